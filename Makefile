@@ -1,0 +1,29 @@
+# Two commands on a fresh machine:  `make demo` (portal on 127.0.0.1:5000)  and  `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install system bench
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# System packages the tests use: PostgreSQL, Redis, Chromium (headless portal tests), poppler (pdfsig).
+system:
+	@bash scripts/system-packages.sh
+
+demo: $(STAMP)
+	$(BIN)/saas demo run
+
+test: $(STAMP) system
+	SAAS_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider
+	SAAS_TEST_DB=postgresql $(BIN)/pytest -q -p no:cacheprovider
+
+bench: $(STAMP)
+	$(BIN)/python -m bench

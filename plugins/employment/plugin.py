@@ -1,0 +1,43 @@
+"""The employment sector plugin: Applicants deleted 4 weeks after the procedure, or 1 year with consent; employees kept 5 years after leaving (seed 004, AP guidance)."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from saas.plugins.definitions import PluginInfo, SubjectCategory
+from saas.plugins.hookspecs import hookimpl
+
+INFO = PluginInfo(
+    name="employment",
+    version="1.0",
+    title="Personeel en sollicitanten / Employment",
+    description="Applicants deleted 4 weeks after the procedure, or 1 year with consent; employees kept 5 years after leaving (seed 004, AP guidance).",
+)
+
+
+class EmploymentSettings(Schema):
+    """`[settings.employment]` in a tenant's TOML file."""
+
+    class Meta:
+        unknown = RAISE
+
+    applicant_weeks = fields.Integer(load_default=4, validate=validate.Range(min=0))
+    applicant_with_consent_months = fields.Integer(load_default=12, validate=validate.Range(min=0))
+    employee_years = fields.Integer(load_default=5, validate=validate.Range(min=0))
+
+
+@hookimpl
+def saas_plugin_info() -> PluginInfo:
+    return INFO
+
+
+@hookimpl
+def saas_settings_schema():
+    return EmploymentSettings
+
+
+@hookimpl
+def saas_subject_categories() -> list[SubjectCategory]:
+    return [
+        SubjectCategory(name="applicant", version=1, label_nl="Sollicitant", label_en="Applicant"),
+        SubjectCategory(name="employee", version=1, label_nl="Medewerker", label_en="Employee"),
+    ]

@@ -1,0 +1,41 @@
+"""The fiscal sector plugin: Billing and administration data kept 7 years after the end of the fiscal year in which the relationship ended; legal hold on erasure (AWR art. 52(4); seeds 001, 003)."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from saas.plugins.definitions import PluginInfo, SubjectCategory
+from saas.plugins.hookspecs import hookimpl
+
+INFO = PluginInfo(
+    name="fiscal",
+    version="1.0",
+    title="Fiscale bewaarplicht / Fiscal retention",
+    description="Billing and administration data kept 7 years after the end of the fiscal year in which the relationship ended; legal hold on erasure (AWR art. 52(4); seeds 001, 003).",
+)
+
+
+class FiscalSettings(Schema):
+    """`[settings.fiscal]` in a tenant's TOML file."""
+
+    class Meta:
+        unknown = RAISE
+
+    retention_years = fields.Integer(load_default=7, validate=validate.Range(min=0))
+
+
+@hookimpl
+def saas_plugin_info() -> PluginInfo:
+    return INFO
+
+
+@hookimpl
+def saas_settings_schema():
+    return FiscalSettings
+
+
+@hookimpl
+def saas_subject_categories() -> list[SubjectCategory]:
+    return [
+        SubjectCategory(name="client_contact", version=1, label_nl="Contactpersoon klant", label_en="Client contact"),
+        SubjectCategory(name="relation", version=1, label_nl="Relatie", label_en="Relation"),
+    ]

@@ -1,0 +1,93 @@
+"""Application factory: config -> extensions -> tenancy -> feature modules -> plugins."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from flask import Flask
+
+from saas.config import Settings
+
+# Feature folders, each with the same file names (models, schemas, operations, queries, views, api, jobs, cli).
+MODULES = (
+    "tenants", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
+    "outbox", "demo",
+)
+
+
+def feature_module(module: str, part: str):
+    """Import `saas.modules.<module>.<part>` if that file exists."""
+    name = f"saas.modules.{module}.{part}"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name in (name, f"saas.modules.{module}"):
+            return None
+        raise
+
+
+def create_app(settings: Settings | None = None, **overrides) -> Flask:
+    settings = settings or Settings.from_env(**overrides)
+    settings.check_production()
+    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    app.config.update(settings.flask_config())
+    app.extensions["saas.settings"] = settings
+    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO if not settings.testing else logging.WARNING)
+
+    _init_extensions(app, settings)
+    _init_modules(app)
+    _init_plugins(app, settings)
+    return app
+
+
+def _init_extensions(app: Flask, settings: Settings) -> None:
+    from saas.core import tenancy, web
+    from saas.core.crypto import masterkey
+    from saas.core.crypto.keyring import Keyring
+    from saas.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from saas.jobs import queues
+
+    for module in MODULES:
+        feature_module(module, "models")
+    from saas.core.crypto import models as _key_models  # noqa: F401  (registers the key store tables)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    tenancy.install()
+    app.extensions["saas.keyring"] = Keyring(
+        masterkey.load(settings.master_key, settings.master_key_file, create=not settings.production)
+    )
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Europe/Amsterdam")
+    if settings.redis_url:
+        app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url
+    limiter.init_app(app)
+    api.init_app(app)
+    queues.init_app(app, settings)
+    web.init_app(app)
+
+
+def _init_modules(app: Flask) -> None:
+    from saas.extensions import api
+
+    for module in MODULES:
+        views = feature_module(module, "views")
+        if views is not None:
+            app.register_blueprint(views.bp)
+        api_module = feature_module(module, "api")
+        if api_module is not None:
+            api.register_blueprint(api_module.blp)
+
+
+def _init_plugins(app: Flask, settings: Settings) -> None:
+    from saas.plugins import manager
+
+    app.extensions["saas.plugins"] = manager.load()
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"

@@ -1,0 +1,135 @@
+"""Settings from the environment: embedded defaults for a laptop, strict ones in production."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEMO_SECRET_KEY = "demo-secret-key-not-for-production"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the configuration is unsafe for the chosen mode."""
+
+
+def _instance_path() -> Path:
+    return Path(os.environ.get("SAAS_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass
+class Settings:
+    env: str = "development"
+    instance_path: Path = field(default_factory=_instance_path)
+    secret_key: str = DEMO_SECRET_KEY
+    database_url: str = ""
+    database_owner_url: str = ""
+    keys_database_url: str = ""
+    keys_database_owner_url: str = ""
+    redis_url: str = ""
+    master_key: str = ""
+    master_key_file: str = ""
+    storage_path: str = ""
+    smtp_url: str = ""
+    mail_from: str = "noreply@saas.local"
+    tenants_dir: str = ""
+    app_role: str = "saas_app"
+    argon2_time_cost: int = 3
+    argon2_memory_cost: int = 65536
+    testing: bool = False
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        env = os.environ
+        s = cls(
+            env=env.get("SAAS_ENV", "development"),
+            secret_key=env.get("SECRET_KEY", DEMO_SECRET_KEY),
+            database_url=env.get("DATABASE_URL", ""),
+            database_owner_url=env.get("DATABASE_OWNER_URL", ""),
+            keys_database_url=env.get("KEYS_DATABASE_URL", ""),
+            keys_database_owner_url=env.get("KEYS_DATABASE_OWNER_URL", ""),
+            redis_url=env.get("REDIS_URL", ""),
+            master_key=env.get("SAAS_MASTER_KEY", ""),
+            master_key_file=env.get("SAAS_MASTER_KEY_FILE", ""),
+            storage_path=env.get("SAAS_STORAGE_PATH", ""),
+            smtp_url=env.get("SMTP_URL", ""),
+            mail_from=env.get("MAIL_FROM", "noreply@saas.local"),
+            tenants_dir=env.get("SAAS_TENANTS_DIR", ""),
+            app_role=env.get("SAAS_APP_ROLE", "saas_app"),
+        )
+        for key, value in overrides.items():
+            setattr(s, key, value)
+        s.fill_defaults()
+        return s
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    def fill_defaults(self) -> None:
+        """Embedded defaults: everything under instance/ so a laptop needs no services."""
+        inst = self.instance_path
+        if not self.database_url:
+            self.database_url = _sqlite_url(inst / "saas.db")
+        if not self.keys_database_url:
+            self.keys_database_url = _derive_keys_url(self.database_url, inst)
+        self.database_owner_url = self.database_owner_url or self.database_url
+        self.keys_database_owner_url = self.keys_database_owner_url or self.keys_database_url
+        if not self.master_key and not self.master_key_file:
+            self.master_key_file = str(inst / "master.key")
+        self.storage_path = self.storage_path or str(inst / "storage")
+        self.tenants_dir = self.tenants_dir or str(Path(__file__).resolve().parent.parent / "tenants")
+
+    def check_production(self) -> None:
+        """Production refuses to start with demo secrets or embedded services."""
+        if not self.production:
+            return
+        problems = []
+        if self.secret_key == DEMO_SECRET_KEY:
+            problems.append("SECRET_KEY is the demo key")
+        if not self.master_key:
+            problems.append("SAAS_MASTER_KEY must come from the environment")
+        if not self.database_url.startswith("postgresql"):
+            problems.append("DATABASE_URL must be a PostgreSQL URL")
+        if not self.redis_url:
+            problems.append("REDIS_URL must be set (no embedded Redis in production)")
+        if not self.smtp_url:
+            problems.append("SMTP_URL must be set")
+        if problems:
+            raise ConfigError("refusing to start in production: " + "; ".join(problems))
+
+    def flask_config(self) -> dict:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "SQLALCHEMY_DATABASE_URI": self.database_url,
+            "SQLALCHEMY_BINDS": {"keys": self.keys_database_url},
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+            "TESTING": self.testing,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.production,
+            "REMEMBER_COOKIE_SECURE": self.production,
+            "WTF_CSRF_TIME_LIMIT": None,
+            "BABEL_DEFAULT_LOCALE": "nl",
+            "BABEL_DEFAULT_TIMEZONE": "Europe/Amsterdam",
+            "API_TITLE": "SaaS API",
+            "API_VERSION": "v1",
+            "OPENAPI_VERSION": "3.0.3",
+            "OPENAPI_URL_PREFIX": "/api/v1",
+            "OPENAPI_JSON_PATH": "openapi.json",
+            "MAX_CONTENT_LENGTH": 20 * 1024 * 1024,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            "RATELIMIT_HEADERS_ENABLED": True,
+        }
+
+
+def _derive_keys_url(database_url: str, inst: Path) -> str:
+    """Keys live in their own database so a dump of the data holds no key (crypto-shredding)."""
+    if database_url.startswith("sqlite"):
+        return _sqlite_url(inst / "keys.db")
+    base, _, name = database_url.rpartition("/")
+    name, sep, query = name.partition("?")
+    return f"{base}/{name}_keys{sep}{query}"

@@ -1,0 +1,52 @@
+"""The key store. It lives in its own database (bind "keys"), never in a dump of the data:
+destroying a subject's key here makes every earlier copy of that subject's data unreadable."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.core import clock
+from saas.core.tenancy import TenantScoped
+from saas.extensions import db
+
+
+class TenantKey(TenantScoped, db.Model):
+    """A tenant's data key ("data") or blind-index key ("index"), wrapped by a master key."""
+
+    __bind_key__ = "keys"
+    __tablename__ = "tenant_key"
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    purpose: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    state: Mapped[str] = mapped_column(sa.String(10), default="active")  # active | retiring | retired
+    master_key_id: Mapped[str] = mapped_column(sa.String(20))
+    wrapped: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
+
+
+class SubjectKey(TenantScoped, db.Model):
+    """One data subject's key, wrapped by a tenant data key. Deleting it is crypto-shredding."""
+
+    __bind_key__ = "keys"
+    __tablename__ = "subject_key"
+    __table_args__ = (sa.Index("ix_subject_key_tenant_version", "tenant_id", "tenant_key_version"),)
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    generation: Mapped[int] = mapped_column(sa.Integer, default=1)
+    tenant_key_version: Mapped[int] = mapped_column(sa.Integer)
+    wrapped: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
+
+
+class ShreddedSubject(TenantScoped, db.Model):
+    """Ledger of erased subjects: re-applied after restoring an older copy of the data."""
+
+    __bind_key__ = "keys"
+    __tablename__ = "shredded_subject"
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    shredded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
+    reason: Mapped[str] = mapped_column(sa.String(40))

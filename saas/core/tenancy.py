@@ -1,0 +1,153 @@
+"""Tenant context and the ORM layer of isolation.
+
+Three independent layers keep tenants apart (DESIGN.md section 3):
+1. every tenant table carries `tenant_id` (`TenantScoped`);
+2. this module adds the current tenant to every ORM query and *fails closed* when none is set;
+3. PostgreSQL row-level security (`saas.core.rls`) reads the tenant set per transaction here.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
+
+_current_tenant: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_tenant", default=None)
+_bypass: contextvars.ContextVar[bool] = contextvars.ContextVar("tenant_bypass", default=False)
+
+
+class NoTenantError(RuntimeError):
+    """A tenant-owned table was queried without a tenant: refused rather than guessed."""
+
+
+class CrossTenantWrite(RuntimeError):
+    """A row of another tenant was about to be written."""
+
+
+def current_tenant_id() -> int | None:
+    return _current_tenant.get()
+
+
+def require_tenant_id() -> int:
+    tenant_id = _current_tenant.get()
+    if tenant_id is None:
+        raise NoTenantError("no tenant is set for this operation")
+    return tenant_id
+
+
+@contextlib.contextmanager
+def tenant_context(tenant_id: int | None):
+    """Run a block as one tenant. Start and end it outside a transaction (see `switch_tenant`)."""
+    token = _current_tenant.set(tenant_id)
+    try:
+        yield tenant_id
+    finally:
+        _current_tenant.reset(token)
+
+
+def set_tenant(tenant_id: int | None) -> None:
+    """Set the tenant for the rest of this context (a request or a job)."""
+    _current_tenant.set(tenant_id)
+
+
+@contextlib.contextmanager
+def platform_scope():
+    """Explicitly cross tenants: platform operations such as syncing tenants or rotating the master key.
+
+    Code inside must not read personal data; it exists for key management and housekeeping.
+    """
+    token = _bypass.set(True)
+    try:
+        yield
+    finally:
+        _bypass.reset(token)
+
+
+def bypass_active() -> bool:
+    return _bypass.get()
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class TenantScoped:
+    """Mixin for every table owned by a tenant."""
+
+    __tenant_scoped__ = True
+
+    @declared_attr
+    def tenant_id(cls) -> Mapped[int]:
+        return mapped_column(sa.Integer, nullable=False, index=True)
+
+
+def _is_tenant_mapper(mapper) -> bool:
+    return getattr(mapper.class_, "__tenant_scoped__", False)
+
+
+def _add_tenant_criteria(state) -> None:
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    _sync_database_tenant(state.session.connection(bind_arguments=state.bind_arguments))
+    if state.execution_options.get("skip_tenant_filter") or _bypass.get():
+        return
+    if not any(_is_tenant_mapper(m) for m in state.all_mappers):
+        return
+    tenant_id = _current_tenant.get()
+    if tenant_id is None:
+        raise NoTenantError("query on tenant data without a tenant")
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True
+        )
+    )
+
+
+def _stamp_new_rows(session: Session, flush_context, instances) -> None:
+    """New rows get the current tenant; a row of another tenant is refused before SQL runs."""
+    tenant_id = _current_tenant.get()
+    for mapper in {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}:
+        _sync_database_tenant(session.connection(bind_arguments={"mapper": mapper}))
+    for obj in list(session.new) + list(session.dirty):
+        if not getattr(obj, "__tenant_scoped__", False):
+            continue
+        if obj.tenant_id is None:
+            if tenant_id is None:
+                raise NoTenantError(f"cannot write {type(obj).__name__} without a tenant")
+            obj.tenant_id = tenant_id
+        elif tenant_id is not None and obj.tenant_id != tenant_id and not _bypass.get():
+            raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
+
+
+def _set_database_tenant(session: Session, transaction, connection) -> None:
+    """Layer 3: tell PostgreSQL the tenant for this transaction only (never connection-wide)."""
+    if connection.dialect.name == "postgresql":
+        _set_config(connection, _current_tenant.get())
+
+
+def _set_config(connection, tenant_id: int | None) -> None:
+    connection.execute(
+        sa.text("SELECT set_config('app.tenant_id', :tid, true)"),
+        {"tid": "" if tenant_id is None else str(tenant_id)},
+    )
+    connection.info["saas_tenant"] = tenant_id
+
+
+def _sync_database_tenant(connection) -> None:
+    """The tenant may change inside a transaction (a lazy load between commit and switch):
+    re-tell PostgreSQL before the statement runs."""
+    if connection.dialect.name == "postgresql":
+        tenant_id = _current_tenant.get()
+        if connection.info.get("saas_tenant", -1) != tenant_id:
+            _set_config(connection, tenant_id)
+
+
+def install(session_class=Session) -> None:
+    """Attach the hooks to every ORM session (Flask-SQLAlchemy's session subclasses Session)."""
+    if not event.contains(session_class, "do_orm_execute", _add_tenant_criteria):
+        event.listen(session_class, "do_orm_execute", _add_tenant_criteria)
+        event.listen(session_class, "before_flush", _stamp_new_rows)
+        event.listen(session_class, "after_begin", _set_database_tenant)

@@ -1,0 +1,142 @@
+"""Web plumbing shared by every feature: tenant from the URL, roles, locale, security headers."""
+from __future__ import annotations
+
+import functools
+import uuid
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, g, request, session
+from flask_login import current_user
+
+from saas.core import tenancy
+from saas.extensions import db, login_manager
+
+LOCALES = ("nl", "en")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def select_locale() -> str:
+    chosen = session.get("locale")
+    if chosen in LOCALES:
+        return chosen
+    tenant = getattr(g, "tenant", None)
+    if tenant is not None and tenant.locale in LOCALES:
+        return tenant.locale
+    return request.accept_languages.best_match(LOCALES) or "nl"
+
+
+def switch_tenant(tenant_id: int | None) -> None:
+    """Start a new transaction as this tenant: PostgreSQL learns the tenant at transaction start."""
+    if db.session.new or db.session.dirty or db.session.deleted:
+        raise RuntimeError("switching tenant with unsaved changes")
+    db.session.commit()
+    tenancy.set_tenant(tenant_id)
+
+
+def tenant_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
+    """A blueprint under `/<tenant>/...`: the tenant must exist and the user must belong to it,
+    otherwise the answer is 404 (never 403, never data)."""
+    bp = Blueprint(name, import_name, url_prefix="/<tenant>", **kwargs)
+
+    @bp.url_value_preprocessor
+    def _pull_tenant(endpoint, values):
+        g.tenant_slug = values.pop("tenant")
+
+    @bp.url_defaults
+    def _add_tenant(endpoint, values):
+        if "tenant" not in values and getattr(g, "tenant_slug", None):
+            values["tenant"] = g.tenant_slug
+
+    @bp.before_request
+    def _enter_tenant():
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        enter_tenant_for_user(g.tenant_slug, current_user)
+        return None
+
+    return bp
+
+
+def enter_tenant_for_user(slug: str, user) -> None:
+    from saas.modules.accounts.models import Membership
+    from saas.modules.tenants.models import Tenant
+
+    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
+    if tenant is None:
+        abort(404)
+    switch_tenant(tenant.id)
+    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
+    if membership is None:
+        _audit_refusal("tenant.enter", "tenant", str(tenant.id), user)
+        abort(404)
+    g.tenant, g.membership = tenant, membership
+
+
+def _audit_refusal(action, object_type, object_id, user) -> None:
+    from saas.modules.audit import operations as audit
+
+    audit.record(action, object_type, object_id, outcome="denied", actor_id=str(user.id))
+    db.session.commit()
+
+
+def roles_required(*roles: str):
+    """Only these roles of the current tenant; others get 404 so nothing is revealed."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            membership = getattr(g, "membership", None)
+            if membership is None or membership.role not in roles:
+                abort(404)
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+def get_or_404(model, object_id):
+    """Fetch a row of the current tenant by id; anything else (bad id, other tenant) is 404."""
+    try:
+        key = uuid.UUID(str(object_id))
+    except ValueError:
+        abort(404)
+    obj = db.session.get(model, key)
+    if obj is None:
+        abort(404)
+    return obj
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    if request.is_secure:
+        headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+    if getattr(g, "tenant", None) is not None or request.path.startswith("/api/"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _reset_tenant(_exc=None):
+    tenancy.set_tenant(None)
+
+
+def init_app(app: Flask) -> None:
+    from flask_babel import format_datetime
+
+    from saas.core import clock
+
+    app.after_request(_security_headers)
+    app.before_request(_reset_tenant)
+    app.teardown_request(_reset_tenant)
+    app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.filters["local_time"] = lambda dt: format_datetime(clock.local(dt), "yyyy-MM-dd HH:mm zzz") if dt else ""

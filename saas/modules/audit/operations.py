@@ -1,0 +1,71 @@
+"""Appending to a tenant's audit log. Each line chains the previous line's hash."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+
+from saas.core import clock
+from saas.core.tenancy import require_tenant_id
+from saas.extensions import db
+from saas.modules.audit.models import AuditEntry, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _utc_text(at: datetime) -> str:
+    """Stored times come back naive from SQLite and aware from PostgreSQL: hash them the same way."""
+    if at.tzinfo is not None:
+        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+    return at.isoformat()
+
+
+def entry_hash(entry: AuditEntry) -> str:
+    """The hash of a line: every field but the hash itself, in a fixed order."""
+    body = [
+        entry.tenant_id, entry.seq, _utc_text(entry.at),
+        entry.actor_kind, entry.actor_id, entry.action, entry.object_type, entry.object_id,
+        entry.outcome, entry.detail or {}, entry.prev_hash,
+    ]
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _current_actor() -> tuple[str, str | None]:
+    if has_request_context():
+        actor = getattr(g, "audit_actor", None)
+        if actor:
+            return actor
+        from flask_login import current_user
+
+        if current_user and current_user.is_authenticated:
+            return ("operator" if current_user.is_operator else "user"), str(current_user.id)
+    return "system", None
+
+
+def _lock_head(tenant_id: int) -> AuditHead:
+    head = db.session.scalar(sa.select(AuditHead).where(AuditHead.tenant_id == tenant_id).with_for_update())
+    if head is None:
+        head = AuditHead(tenant_id=tenant_id, seq=0, hash=GENESIS)
+        db.session.add(head)
+    return head
+
+
+def record(action: str, object_type: str | None = None, object_id=None, *, outcome: str = "ok",
+           detail: dict | None = None, actor_kind: str | None = None, actor_id: str | None = None) -> AuditEntry:
+    """Append one line in the current transaction: it commits or rolls back with the change it records."""
+    tenant_id = require_tenant_id()
+    kind, who = _current_actor()
+    head = _lock_head(tenant_id)
+    entry = AuditEntry(
+        tenant_id=tenant_id, seq=head.seq + 1, at=clock.now().replace(microsecond=0),
+        actor_kind=actor_kind or kind, actor_id=actor_id if actor_id is not None else who,
+        action=action, object_type=object_type, object_id=None if object_id is None else str(object_id),
+        outcome=outcome, detail=detail or {}, prev_hash=head.hash,
+    )
+    entry.hash = entry_hash(entry)
+    head.seq, head.hash = entry.seq, entry.hash
+    db.session.add(entry)
+    return entry

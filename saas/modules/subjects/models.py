@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.core.crypto.fields import EncryptedField, EncryptedRow, normalise_email, normalise_phone
+from saas.core.crypto.keyring import keyring
+from saas.core.models import Timestamps, UuidPk
+from saas.core.tenancy import TenantScoped
+from saas.extensions import db
+
+CATEGORIES = (
+    "candidate", "applicant", "employee", "client_contact", "prospect", "member",
+    "training_participant", "relation",
+)
+
+
+class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
+    """A person whose data a tenant holds. Every personal field is encrypted with the subject's own key."""
+
+    __tablename__ = "data_subject"
+    __table_args__ = (
+        sa.Index("ix_data_subject_tenant_email", "tenant_id", "email_bidx"),
+        sa.Index("ix_data_subject_tenant_phone", "tenant_id", "phone_bidx"),
+        sa.Index("ix_data_subject_tenant_category", "tenant_id", "category"),
+    )
+    category: Mapped[str] = mapped_column(sa.String(24))
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"), index=True)
+    source: Mapped[str | None] = mapped_column(sa.String(40))
+    last_contact_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    given_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    family_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    email_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    email_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
+    phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    phone_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
+    job_title_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    city_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    notes_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+
+    given_name = EncryptedField()
+    family_name = EncryptedField()
+    email = EncryptedField(index="email", normalise=normalise_email)
+    phone = EncryptedField(index="phone", normalise=normalise_phone)
+    job_title = EncryptedField()
+    city = EncryptedField()
+    notes = EncryptedField()
+
+    def _after_identity(self) -> None:
+        keyring().new_subject_key(self.tenant_id, self.id)
+
+    def encryption_subject_id(self):
+        return self.id
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(p for p in (self.given_name, self.family_name) if p)

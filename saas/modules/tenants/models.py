@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from saas.core import clock
+from saas.extensions import db
+
+
+class Tenant(db.Model):
+    """An organisation using the platform. Its configuration comes from `tenants/<slug>.toml`."""
+
+    __tablename__ = "tenant"
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    locale: Mapped[str] = mapped_column(sa.String(5), default="nl")
+    plugins: Mapped[list] = mapped_column(sa.JSON, default=list)
+    settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    rights_request_days: Mapped[int] = mapped_column(sa.Integer, default=30)
+    config_hash: Mapped[str] = mapped_column(sa.String(64), default="")
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now, onupdate=clock.now)
+
+    def plugin_settings(self, plugin: str) -> dict:
+        return (self.settings or {}).get(plugin, {})
