@@ -104,3 +104,13 @@ def as_tenant(ctx):
         tenancy.set_tenant(tenant.id if tenant is not None else None)
 
     yield _as
+
+
+pytest_plugins = [
+    "tests.support.fixtures_web",
+    "tests.support.fixtures_jobs",
+    "tests.support.fixtures_api",
+    "tests.support.fixtures_crypto",
+    "tests.support.fixtures_demo",
+    "tests.support.fixtures_plugins",
+]

@@ -1,0 +1,42 @@
+"""Background jobs on RQ. Jobs take ids, never personal data: failed jobs keep their arguments in Redis.
+
+    from saas import jobs
+    job = jobs.enqueue("keys", "saas.modules.keys.jobs.rotate_tenant_keys", tenant_id=3, run_id="...")
+
+A job function is called as `func(tenant_id=..., **ids)` inside an app context with that tenant set
+(`saas.jobs.worker`), and reports progress with `saas.jobs.progress.report(done, total, stage)`.
+"""
+from __future__ import annotations
+
+import re
+
+from rq import Retry
+from rq.job import Job
+
+from saas.jobs.queues import FAILURE_TTL, RESULT_TTL, queue
+
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
+_ALLOWED_ARG_TYPES = (int, str, bool, type(None))
+
+
+def _check_ids_only(kwargs: dict) -> None:
+    for key, value in kwargs.items():
+        if not isinstance(value, _ALLOWED_ARG_TYPES):
+            raise TypeError(f"job argument {key!r} must be an id (int/str), not {type(value).__name__}")
+        if isinstance(value, str) and ("@" in value or len(value) > 64):
+            raise ValueError(f"job argument {key!r} looks like data, not an id")
+
+
+def enqueue(queue_name: str, func: str, *, tenant_id: int | None, job_id: str | None = None,
+            unique: bool = False, retry: int = 0, timeout: int | None = None, description: str | None = None,
+            **ids) -> Job:
+    """Put a job on a queue. `job_id` makes it deterministic; with `unique` a second enqueue of the
+    same id raises rq.exceptions.DuplicateJobError while the first still exists."""
+    _check_ids_only(ids)
+    if job_id is not None and not _SAFE_ID.match(job_id):
+        raise ValueError("job ids may only contain letters, digits, '-' and '_'")
+    return queue(queue_name).enqueue(
+        func, kwargs={"tenant_id": tenant_id, **ids}, job_id=job_id, unique=unique,
+        retry=Retry(max=retry) if retry else None, job_timeout=timeout, description=description or func,
+        result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, meta={"tenant_id": tenant_id},
+    )

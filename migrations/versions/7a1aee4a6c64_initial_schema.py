@@ -1,8 +1,8 @@
-"""spine: tenants, accounts, subjects, audit, files, key store
+"""initial schema
 
-Revision ID: 358b6cb19dd2
+Revision ID: 7a1aee4a6c64
 Revises: 
-Create Date: 2026-11-22 01:22:44.090209
+Create Date: 2026-11-22 01:25:02.191561
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '358b6cb19dd2'
+revision = '7a1aee4a6c64'
 down_revision = None
 branch_labels = None
 depends_on = None
