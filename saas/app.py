@@ -62,7 +62,10 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Europe/Amsterdam")
     if settings.redis_url:
-        app.config["RATELIMIT_STORAGE_URI"] = settings.redis_url
+        # The limits library names a Redis socket "redis+unix://" (the embedded Redis of the demo is one).
+        app.config["RATELIMIT_STORAGE_URI"] = (
+            "redis+" + settings.redis_url if settings.redis_url.startswith("unix://") else settings.redis_url
+        )
     limiter.init_app(app)
     api.init_app(app)
     queues.init_app(app, settings)

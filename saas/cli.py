@@ -22,9 +22,10 @@ def _register_feature_commands() -> None:
         for command in getattr(commands, "COMMANDS", ()):
             cli.add_command(command)
     from saas.jobs import cli as job_cli
+    from saas.api import cli as api_cli
     from saas.plugins import cli as plugin_cli
 
-    for command in job_cli.COMMANDS + plugin_cli.COMMANDS:
+    for command in job_cli.COMMANDS + plugin_cli.COMMANDS + api_cli.COMMANDS:
         cli.add_command(command)
 
 

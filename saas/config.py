@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production"
 
@@ -20,7 +21,19 @@ def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
-@dataclass
+_SECRETS = ("secret_key", "master_key")
+_URLS = ("database_url", "database_owner_url", "keys_database_url", "keys_database_owner_url", "redis_url", "smtp_url")
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+@dataclass(repr=False)
 class Settings:
     env: str = "development"
     instance_path: Path = field(default_factory=_instance_path)
@@ -64,6 +77,18 @@ class Settings:
             setattr(s, key, value)
         s.fill_defaults()
         return s
+
+    def __repr__(self) -> str:
+        """Safe to log: secrets and URL passwords are masked."""
+        shown = []
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRETS:
+                value = "***" if value else ""
+            elif f.name in _URLS:
+                value = _hide_password(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
 
     @property
     def production(self) -> bool:

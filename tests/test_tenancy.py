@@ -70,3 +70,26 @@ def test_subject_for_another_tenant_cannot_even_get_a_key(ctx, make_tenant, as_t
     as_tenant(a)
     with pytest.raises(KeyMissing):
         DataSubject(category="candidate", tenant_id=b.id)
+
+
+def test_bulk_update_cannot_move_rows_to_another_tenant(ctx, make_tenant, as_tenant):
+    a, b = make_tenant(), make_tenant()
+    as_tenant(a)
+    db.session.add(ClientOrganisation(name="Mine"))
+    db.session.flush()
+    with pytest.raises(CrossTenantWrite):
+        db.session.execute(sa.update(ClientOrganisation).values(tenant_id=b.id))
+    with pytest.raises(CrossTenantWrite):
+        db.session.execute(sa.update(ClientOrganisation).values({ClientOrganisation.tenant_id: b.id}))
+
+
+def test_count_over_select_from_is_filtered_or_refused(ctx, make_tenant, as_tenant):
+    a, b = make_tenant(), make_tenant()
+    as_tenant(b)
+    db.session.add(ClientOrganisation(name="Theirs"))
+    as_tenant(None)
+    count = sa.select(sa.func.count()).select_from(ClientOrganisation)
+    with pytest.raises(NoTenantError):
+        db.session.scalar(count)
+    as_tenant(a)
+    assert db.session.scalar(count) == 0

@@ -1,4 +1,5 @@
-"""The association sector plugin: Members and relations kept at least 7 years (tax), then until erasure is asked (seed 003)."""
+"""The association sector plugin: members and relations kept at least 7 years (tax), then until erasure
+is asked; the association processes members' orders as a processor (seed 003)."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -20,7 +21,11 @@ class AssociationSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    minimum_years = fields.Integer(load_default=7, validate=validate.Range(min=0))
+    minimum_years = fields.Integer(load_default=7, strict=True, validate=validate.Range(min=0))
+    # After the minimum, keep members' history until they ask for erasure (no automatic purge).
+    keep_until_erasure_request = fields.Boolean(load_default=True)
+    # Orders from members make the association their processor, under a processor agreement.
+    processor_for_member_orders = fields.Boolean(load_default=True)
 
 
 @hookimpl
@@ -29,7 +34,7 @@ def saas_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def saas_settings_schema():
+def saas_settings_schema() -> type[Schema]:
     return AssociationSettings
 
 

@@ -1,4 +1,5 @@
-"""The employment sector plugin: Applicants deleted 4 weeks after the procedure, or 1 year with consent; employees kept 5 years after leaving (seed 004, AP guidance)."""
+"""The employment sector plugin: applicants deleted 4 weeks after the procedure, or up to 1 year with
+consent; employees kept 5 years after leaving (seed 004, AP guidance)."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -20,9 +21,9 @@ class EmploymentSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    applicant_weeks = fields.Integer(load_default=4, validate=validate.Range(min=0))
-    applicant_with_consent_months = fields.Integer(load_default=12, validate=validate.Range(min=0))
-    employee_years = fields.Integer(load_default=5, validate=validate.Range(min=0))
+    applicant_weeks = fields.Integer(load_default=4, strict=True, validate=validate.Range(min=0))
+    applicant_with_consent_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=0))
+    employee_years = fields.Integer(load_default=5, strict=True, validate=validate.Range(min=0))
 
 
 @hookimpl
@@ -31,7 +32,7 @@ def saas_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def saas_settings_schema():
+def saas_settings_schema() -> type[Schema]:
     return EmploymentSettings
 
 

@@ -1,4 +1,6 @@
-"""The fiscal sector plugin: Billing and administration data kept 7 years after the end of the fiscal year in which the relationship ended; legal hold on erasure (AWR art. 52(4); seeds 001, 003)."""
+"""The fiscal sector plugin: billing and administration data kept 7 years after the end of the fiscal
+year in which the relationship ended; an erasure restricts what the law makes the tenant keep
+(AWR art. 52(4); seeds 001, 003)."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -20,7 +22,12 @@ class FiscalSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    retention_years = fields.Integer(load_default=7, validate=validate.Range(min=0))
+    # The law sets 7 years (AWR art. 52(4)); a tenant may keep longer, never shorter.
+    retention_years = fields.Integer(load_default=7, strict=True, validate=validate.Range(min=7))
+    # After the fiscal period, ex-clients' data is reviewed for liability instead of deleted unseen.
+    liability_hold = fields.Boolean(load_default=False)
+    # An erasure request erases what is not fiscal and restricts what is (art. 17(3)(b)).
+    restrict_on_erasure = fields.Boolean(load_default=True)
 
 
 @hookimpl
@@ -29,7 +36,7 @@ def saas_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def saas_settings_schema():
+def saas_settings_schema() -> type[Schema]:
     return FiscalSettings
 
 

@@ -1,5 +1,8 @@
-"""The hosting sector plugin: Hosting customers' data kept while the contract runs; the tenant acts as processor with sub-processors (seed 002)."""
+"""The hosting sector plugin: hosting customers' data is kept while the contract runs; the tenant acts as
+processor and uses sub-processors under agreements (seed 002)."""
 from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
 
 from saas.plugins.definitions import PluginInfo, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
@@ -12,17 +15,33 @@ INFO = PluginInfo(
 )
 
 
+class HostingSettings(Schema):
+    """`[settings.hosting]` in a tenant's TOML file."""
+
+    class Meta:
+        unknown = RAISE
+
+    # Days after the hosting contract ends before its data goes; 0 = as soon as the contract ends.
+    delete_after_contract_days = fields.Integer(load_default=0, strict=True, validate=validate.Range(min=0))
+    # What each sub-processor does (art. 28(2)); named in the processor agreements.
+    sub_processors = fields.List(fields.String(validate=validate.Length(min=1, max=200)), load_default=list)
+
+
 @hookimpl
 def saas_plugin_info() -> PluginInfo:
     return INFO
 
 
 @hookimpl
-def saas_settings_schema():
-    return None
+def saas_settings_schema() -> type[Schema]:
+    return HostingSettings
 
 
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
+        SubjectCategory(name="hosting_contact", version=1, label_nl="Contactpersoon hostingklant",
+                        label_en="Hosting customer contact"),
+        SubjectCategory(name="system_user", version=1, label_nl="Gebruiker van een beheerd systeem",
+                        label_en="User of a managed system"),
     ]

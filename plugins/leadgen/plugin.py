@@ -1,7 +1,9 @@
-"""The leadgen sector plugin: Companies and prospects verified every 6 months; unverified personal data purged at 12 months; suppression list (seed 004)."""
+"""The leadgen sector plugin: company data gets a verify flag after 6 months and is never deleted
+automatically; personal data is flagged after 6 months and deleted at 12 months if still unverified; a
+contact who left is deleted at once; a person who asked is suppressed for future assignments (seed 004)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from saas.plugins.definitions import PluginInfo, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
@@ -20,8 +22,16 @@ class LeadgenSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    verify_after_months = fields.Integer(load_default=6, validate=validate.Range(min=0))
-    purge_unverified_after_months = fields.Integer(load_default=12, validate=validate.Range(min=0))
+    verify_after_months = fields.Integer(load_default=6, strict=True, validate=validate.Range(min=1))
+    purge_unverified_after_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1))
+    delete_when_contact_left = fields.Boolean(load_default=True)
+    suppress_after_rights_request = fields.Boolean(load_default=True)
+    agreement_per_assignment = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _verify_before_purge(self, data, **_kwargs):
+        if data["verify_after_months"] >= data["purge_unverified_after_months"]:
+            raise ValidationError("must be shorter than purge_unverified_after_months", "verify_after_months")
 
 
 @hookimpl
@@ -30,7 +40,7 @@ def saas_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def saas_settings_schema():
+def saas_settings_schema() -> type[Schema]:
     return LeadgenSettings
 
 

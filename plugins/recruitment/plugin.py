@@ -1,7 +1,9 @@
-"""The recruitment sector plugin: Candidates and interim professionals: available at most 2 years after last contact if never placed; re-consent after 1 year without contact (seed 002)."""
+"""The recruitment sector plugin: candidates and interim professionals are available at most 2 years after
+the last contact if never placed, get a re-consent message after 1 year without contact, and can unsubscribe
+through the portal (seed 002)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from saas.plugins.definitions import PluginInfo, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
@@ -20,8 +22,14 @@ class RecruitmentSettings(Schema):
     class Meta:
         unknown = RAISE
 
-    reconsent_after_months = fields.Integer(load_default=12, validate=validate.Range(min=0))
-    purge_after_months = fields.Integer(load_default=24, validate=validate.Range(min=0))
+    reconsent_after_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1))
+    purge_after_months = fields.Integer(load_default=24, strict=True, validate=validate.Range(min=1))
+    unsubscribe_via_portal = fields.Boolean(load_default=True)
+
+    @validates_schema
+    def _reconsent_before_purge(self, data, **_kwargs):
+        if data["reconsent_after_months"] >= data["purge_after_months"]:
+            raise ValidationError("must be shorter than purge_after_months", "reconsent_after_months")
 
 
 @hookimpl
@@ -30,7 +38,7 @@ def saas_plugin_info() -> PluginInfo:
 
 
 @hookimpl
-def saas_settings_schema():
+def saas_settings_schema() -> type[Schema]:
     return RecruitmentSettings
 
 

@@ -13,6 +13,7 @@ import uuid
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 
 _current_tenant: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_tenant", default=None)
@@ -88,17 +89,32 @@ def _is_tenant_mapper(mapper) -> bool:
     return getattr(mapper.class_, "__tenant_scoped__", False)
 
 
+def _reads_tenant_table(statement) -> bool:
+    """`all_mappers` misses entities named only in FROM (`select(func.count()).select_from(Model)`) or
+    inside subqueries: look at the tables too, so such queries fail closed as well."""
+    return any("tenant_id" in getattr(table, "c", ()) for table in sql_util.find_tables(
+        statement, include_aliases=True, include_joins=True, include_crud=True, check_columns=True))
+
+
+def _sets_tenant_id(statement) -> bool:
+    """Whether an UPDATE assigns tenant_id (PostgreSQL's WITH CHECK refuses it too; SQLite would not)."""
+    keys = list(getattr(statement, "_values", None) or {}) + [k for k, _ in getattr(statement, "_ordered_values", None) or ()]
+    return any(getattr(key, "key", key) == "tenant_id" for key in keys)
+
+
 def _add_tenant_criteria(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     _sync_database_tenant(state.session.connection(bind_arguments=state.bind_arguments))
     if state.execution_options.get("skip_tenant_filter") or _bypass.get():
         return
-    if not any(_is_tenant_mapper(m) for m in state.all_mappers):
+    if not (any(_is_tenant_mapper(m) for m in state.all_mappers) or _reads_tenant_table(state.statement)):
         return
     tenant_id = _current_tenant.get()
     if tenant_id is None:
         raise NoTenantError("query on tenant data without a tenant")
+    if state.is_update and _sets_tenant_id(state.statement):
+        raise CrossTenantWrite("a bulk UPDATE may not move rows between tenants")
     state.statement = state.statement.options(
         with_loader_criteria(
             TenantScoped, lambda cls: cls.tenant_id == tenant_id, include_aliases=True

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import functools
 import uuid
+from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, g, request, session
+from flask import Blueprint, Flask, abort, current_app, g, request, session, url_for
 from flask_login import current_user
 
 from saas.core import tenancy
@@ -111,6 +112,23 @@ def get_or_404(model, object_id):
     return obj
 
 
+def safe_redirect_target(target: str | None) -> str | None:
+    """A path on this site to redirect to, or None: never another host (no open redirect)."""
+    if not target or len(target) > 2000 or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+def endpoint_url(endpoint: str, **values) -> str | None:
+    """url_for, or None when no feature registered that endpoint (templates link only to what exists)."""
+    if endpoint not in current_app.view_functions:
+        return None
+    return url_for(endpoint, **values)
+
+
 def _security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -139,4 +157,5 @@ def init_app(app: Flask) -> None:
     app.before_request(_reset_tenant)
     app.teardown_request(_reset_tenant)
     app.jinja_env.globals["LOCALES"] = LOCALES
+    app.jinja_env.globals["endpoint_url"] = endpoint_url
     app.jinja_env.filters["local_time"] = lambda dt: format_datetime(clock.local(dt), "yyyy-MM-dd HH:mm zzz") if dt else ""

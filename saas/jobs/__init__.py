@@ -19,6 +19,11 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
 _ALLOWED_ARG_TYPES = (int, str, bool, type(None))
 
 
+def valid_job_id(value: str) -> bool:
+    """Whether a string (from a URL, say) can be a job id at all: checked before asking Redis."""
+    return bool(_SAFE_ID.match(value or ""))
+
+
 def _check_ids_only(kwargs: dict) -> None:
     for key, value in kwargs.items():
         if not isinstance(value, _ALLOWED_ARG_TYPES):
@@ -33,7 +38,7 @@ def enqueue(queue_name: str, func: str, *, tenant_id: int | None, job_id: str | 
     """Put a job on a queue. `job_id` makes it deterministic; with `unique` a second enqueue of the
     same id raises rq.exceptions.DuplicateJobError while the first still exists."""
     _check_ids_only(ids)
-    if job_id is not None and not _SAFE_ID.match(job_id):
+    if job_id is not None and not valid_job_id(job_id):
         raise ValueError("job ids may only contain letters, digits, '-' and '_'")
     return queue(queue_name).enqueue(
         func, kwargs={"tenant_id": tenant_id, **ids}, job_id=job_id, unique=unique,

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import click
-import sqlalchemy as sa
-from flask import current_app
 from flask.cli import with_appcontext
 
-from saas.extensions import db
+from saas.plugins.manager import current_registry
 
 
 @click.group("plugins")
@@ -17,19 +15,19 @@ def plugins_group():
 @plugins_group.command("list")
 @with_appcontext
 def list_plugins():
-    """Show each plugin, its definitions and the tenants using it."""
-    from saas.modules.tenants.models import Tenant
+    """Show each plugin, its settings, its definitions and the tenants using it."""
+    from saas.modules.tenants.queries import tenants_using
 
-    registry = current_app.extensions["saas.plugins"]
-    tenants = db.session.execute(sa.select(Tenant.slug, Tenant.plugins).order_by(Tenant.slug)).all()
+    registry = current_registry()
     for name, info in sorted(registry.plugins.items()):
-        users = [slug for slug, plugins in tenants if name in (plugins or [])]
         click.echo(f"{name} {info.version}  {info.title}")
-        click.echo(f"  tenants: {', '.join(users) or '-'}")
-        for hook, defs in registry.definitions.items():
-            for definition in defs.values():
-                if definition.plugin == name:
-                    click.echo(f"  {hook.removeprefix('saas_')}: {definition.key}")
+        click.echo(f"  tenants: {', '.join(tenants_using(name)) or '-'}")
+        schema = registry.settings_schemas.get(name)
+        click.echo(f"  settings: {', '.join(schema().fields) if schema else '-'}")
+        for hook in registry.definitions:
+            keys = [definition.key for definition in registry.of(hook, [name])]
+            if keys:
+                click.echo(f"  {hook.removeprefix('saas_')}: {', '.join(keys)}")
 
 
 COMMANDS = [plugins_group]

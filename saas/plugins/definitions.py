@@ -1,4 +1,9 @@
-"""Frozen, versioned definitions that plugins return. Core reads them once at start-up."""
+"""Frozen, versioned definitions that plugins return. Core reads them once at start-up.
+
+Every definition has a `name` unique across all installed plugins (core refuses to start on a duplicate)
+and a `version` that is stored with each decision made under it, so a changed rule is a new version and
+old decisions stay explainable. Core fills in `plugin` (the name of the plugin that returned it).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -6,7 +11,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class PluginInfo:
-    """Who a plugin is: a unique name, a version, and the sector it serves."""
+    """Who a plugin is: a unique name (the entry in a tenant's `plugins` list), a version, and the
+    sector it serves."""
 
     name: str
     version: str
@@ -24,6 +30,7 @@ class Definition:
 
     @property
     def key(self) -> str:
+        """`name@vN`: how a decision refers to the exact rule it was made under."""
         return f"{self.name}@v{self.version}"
 
 
@@ -70,7 +77,8 @@ class AgreementClause(Definition):
     text_en: str = ""
 
 
-DEFINITION_HOOKS = {
+# Registration hook -> the one definition type it must return. The registry collects exactly these.
+DEFINITION_HOOKS: dict[str, type[Definition]] = {
     "saas_subject_categories": SubjectCategory,
     "saas_retention_policies": RetentionPolicy,
     "saas_erasure_exceptions": ErasureException,

@@ -1,5 +1,10 @@
-"""The hooks a sector plugin may implement. Every hook is prefixed `saas_` and documented here;
-docs/plugins.md explains them with an example, and a test fails if either misses one."""
+"""The hooks a sector plugin may implement.
+
+Every hook is prefixed `saas_`, typed, and documented here; docs/plugins.md explains each one with its
+signature and an example, and tests/test_plugins_hooks.py fails if a hook misses either. Core calls every
+hook once, at start-up (`saas.plugins.manager.load`), and keeps the results in a read-only registry:
+plugins describe, core acts.
+"""
 from __future__ import annotations
 
 import pluggy
@@ -16,32 +21,46 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 @hookspec
 def saas_plugin_info() -> PluginInfo:
-    """Return the plugin's identity: a unique name (the TOML `plugins` entry), version, title and
-    description. Required: a plugin without it is refused at start-up."""
+    """Return the plugin's identity: a unique name (the entry in a tenant's `plugins` list, equal to the
+    entry-point name), a version, a title and a description.
+
+    Required: a plugin without it is refused at start-up, and two plugins with one name stop the start.
+    """
 
 
 @hookspec
 def saas_settings_schema() -> type[Schema] | None:
-    """Return a marshmallow schema for this plugin's table in `tenants/<slug>.toml`
-    (`[settings.<plugin>]`), or None when the plugin takes no settings."""
+    """Return the marshmallow schema class for this plugin's `[settings.<plugin>]` table in
+    `tenants/<slug>.toml`, or None when the plugin takes no settings.
+
+    `saas tenants sync` loads each tenant's table through it (give every field a `load_default`, set
+    `unknown = RAISE`) and stores the loaded values, defaults filled in, on the tenant.
+    """
 
 
 @hookspec
 def saas_subject_categories() -> list[SubjectCategory]:
-    """Return the categories of data subject this sector uses."""
+    """Return the categories of data subject this sector works with (candidate, prospect, member, ...).
+
+    Names are unique across all plugins; retention policies and erasure exceptions refer to them.
+    """
 
 
 @hookspec
 def saas_retention_policies() -> list[RetentionPolicy]:
-    """Return the retention policies of this sector. Names are unique across all plugins; a tenant
-    may override durations, anchors and on/off in its TOML file."""
+    """Return the retention policies of this sector: which records, counted from which date, how long,
+    and what happens then (flag, reconsent, purge, restrict, hold).
+
+    Names are unique across all plugins; a tenant tunes durations and on/off through its plugin settings.
+    """
 
 
 @hookspec
 def saas_erasure_exceptions() -> list[ErasureException]:
-    """Return what an erasure must keep for a legal reason (for instance fiscal retention)."""
+    """Return what an erasure must keep for a legal reason (art. 17(3)), for instance the fields under the
+    7-year fiscal retention: core erases the rest, restricts these, and says so in the answer."""
 
 
 @hookspec
 def saas_agreement_clauses() -> list[AgreementClause]:
-    """Return sector clauses to add to processor agreements."""
+    """Return sector clauses that processor agreements (art. 28) of tenants using this plugin include."""

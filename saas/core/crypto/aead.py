@@ -26,6 +26,11 @@ def place(tenant_id: int, table: str, column: str, row_id) -> bytes:
     return f"{tenant_id}|{table}|{column}|{row_id}".encode()
 
 
+def header(kind: int, generation: int) -> bytes:
+    """The first bytes of every value written with this key (lets SQL find values by key)."""
+    return _HEADER.pack(FORMAT_VERSION, kind, generation)
+
+
 def seal(aead: AESGCM, kind: int, generation: int, plaintext: bytes, aad: bytes) -> bytes:
     header = _HEADER.pack(FORMAT_VERSION, kind, generation)
     nonce = os.urandom(12)

@@ -13,9 +13,14 @@ import json
 from datetime import date
 from typing import Callable
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_state
+
 from saas.core.crypto import aead as box
-from saas.core.crypto.keyring import keyring
+from saas.core.crypto.keyring import keyring, remember_loaded_subject, session_subject_key
 from saas.core.tenancy import require_tenant_id
+from saas.extensions import db
 
 _CODECS: dict[str, tuple[Callable, Callable]] = {
     "text": (lambda v: str(v).encode(), lambda b: b.decode()),
@@ -38,23 +43,49 @@ def normalise_phone(value: str) -> str:
 
 
 class EncryptedRow:
-    """Mixin: rows whose personal fields belong to one data subject (encrypted with its key)."""
+    """Mixin: rows whose personal fields belong to one data subject (encrypted with its key).
+
+    `__subject_link__` names the column that says whose data a row is; by default `subject_id`, or `id`
+    for a table without that column (the subjects themselves). Key rotation finds rows through it.
+    """
 
     __encrypted__ = True
+    __subject_link__: str | None = None
 
     def encryption_subject_id(self):
         """The subject whose key protects this row (a subject returns its own id); None means
         tenant-level data, protected by the tenant data key."""
         return self.subject_id
 
-    def encryption_key(self, generation: int | None = None):
-        """(kind, generation, cipher) for this row; `generation` picks an older tenant key to read."""
+    def encryption_key(self):
+        """(kind, generation, cipher) to write this row's values with: the newest key."""
         subject_id = self.encryption_subject_id()
         if subject_id is None:
-            version, cipher = keyring().tenant_aead(self.tenant_id, generation)
+            version, cipher = keyring().tenant_aead(self.tenant_id)
             return box.KIND_TENANT, version, cipher
-        key_generation, cipher = keyring().subject_key(subject_id)
-        return box.KIND_SUBJECT, key_generation, cipher
+        generation, cipher = session_subject_key(_session_of(self), self.tenant_id, subject_id)
+        return box.KIND_SUBJECT, generation, cipher
+
+    def decryption_key(self, kind: int, generation: int):
+        """The key a stored value names in its header (an older one stays readable during a rotation)."""
+        if kind == box.KIND_TENANT:
+            return keyring().tenant_aead(self.tenant_id, generation)[1]
+        subject_id = self.encryption_subject_id()
+        if kind != box.KIND_SUBJECT or subject_id is None:
+            raise box.DecryptionError("value was written with another key")
+        return session_subject_key(_session_of(self), self.tenant_id, subject_id, generation)[1]
+
+
+def _session_of(row) -> Session:
+    """The row's own session (cheap), or the current one for a row not added yet."""
+    return instance_state(row).session or db.session
+
+
+@event.listens_for(EncryptedRow, "load", propagate=True)
+def _remember_subject(row, context) -> None:
+    subject_id = row.encryption_subject_id()
+    if subject_id is not None:
+        remember_loaded_subject(context.session, subject_id)
 
 
 class EncryptedField:
@@ -69,7 +100,12 @@ class EncryptedField:
         self.index_column = f"{name}_bidx"
 
     def _aad(self, obj) -> bytes:
-        return box.place(obj.tenant_id, obj.__tablename__, self.name, obj.id)
+        # The row id as text is made once per row: formatting a UUID costs more than the decryption.
+        row_id = obj.id
+        cached = obj.__dict__.get("_saas_row_text")
+        if cached is None or cached[0] is not row_id:
+            cached = obj.__dict__["_saas_row_text"] = (row_id, str(row_id))
+        return box.place(obj.tenant_id, obj.__tablename__, self.name, cached[1])
 
     def __get__(self, obj, owner=None):
         if obj is None:
@@ -81,10 +117,7 @@ class EncryptedField:
         hit = cache.get(self.name)
         if hit is not None and hit[0] is blob:
             return hit[1]
-        kind, generation = box.header_of(blob)
-        key_kind, key_generation, cipher = obj.encryption_key(generation if kind == box.KIND_TENANT else None)
-        if (key_kind, key_generation) != (kind, generation):
-            raise box.DecryptionError("value was written with another key")
+        cipher = obj.decryption_key(*box.header_of(blob))
         value = self.decode(box.open_(cipher, blob, self._aad(obj)))
         cache[self.name] = (blob, value)
         return value
@@ -105,11 +138,38 @@ class EncryptedField:
             normalised = self.normalise(str(value))
             setattr(obj, self.index_column, keyring().blind_index(obj.tenant_id, self.index, normalised))
 
-    def reencrypt(self, obj, old_value) -> None:
-        """Write the value again under the row's current key (used by key rotation)."""
+    def is_current(self, obj) -> bool:
+        """Whether the stored value already uses the row's newest key."""
+        blob = getattr(obj, self.column)
+        if blob is None:
+            return True
+        kind, generation, _ = obj.encryption_key()
+        return box.header_of(blob) == (kind, generation)
+
+    def reencrypt(self, obj) -> bool:
+        """Write the value again under the row's newest key (key rotation). True if it changed."""
+        if self.is_current(obj):
+            return False
+        value = self.__get__(obj)
         obj.__dict__.get("_saas_plain", {}).pop(self.name, None)
-        self.__set__(obj, old_value)
+        self.__set__(obj, value)
+        return True
 
 
 def encrypted_fields(model) -> list[EncryptedField]:
-    return [v for v in vars(model).values() if isinstance(v, EncryptedField)]
+    found = {name: v for cls in reversed(model.__mro__) for name, v in vars(cls).items() if isinstance(v, EncryptedField)}
+    return list(found.values())
+
+
+def encrypted_models() -> list[type]:
+    """Every mapped class with encrypted fields, found in the mapper registry."""
+    from saas.extensions import db
+
+    found = {m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, EncryptedRow)}
+    return sorted(found, key=lambda cls: cls.__tablename__)
+
+
+def subject_link(model):
+    """The column that names the subject of a row of `model` (see `EncryptedRow`)."""
+    name = model.__subject_link__ or ("subject_id" if "subject_id" in model.__table__.c else "id")
+    return getattr(model, name)

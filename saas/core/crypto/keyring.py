@@ -1,5 +1,9 @@
-"""Unwraps and caches keys. Tenant keys are cached per process; subject keys per session,
-so a destroyed key is gone at the next transaction of every process."""
+"""Unwraps and caches keys.
+
+Raw tenant keys are cached per process (a version's key never changes). Which version is active, and
+the subject keys, are cached per session (one request or job), so a rotation or a destroyed key is
+seen by the next request of every process. Keys are only handed out inside their own tenant.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -14,33 +18,71 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
 from saas.core.crypto import aead as box
-from saas.core.crypto.masterkey import KEY_BYTES, MasterKeyRing
+from saas.core.crypto import masterkey
+from saas.core.crypto.masterkey import KEY_BYTES, MasterKeyError, MasterKeyRing
 from saas.core.crypto.models import ShreddedSubject, SubjectKey, TenantKey
+from saas.core.tenancy import bypass_active, current_tenant_id
 from saas.extensions import db
 
 DATA, INDEX = "data", "index"
 _PREFETCH_CHUNK = 500
+_SUBJECT_KEYS = "saas_subject_keys"        # session.info: subject id -> (tenant id, {generation: cipher})
+_LOADED_SUBJECTS = "saas_loaded_subjects"  # session.info: subjects of rows loaded, fetched together
+_ACTIVE_VERSIONS = "saas_active_tenant_keys"
 
 
 class KeyMissing(box.DecryptionError):
-    """The key was destroyed (erasure) or never existed here."""
+    """The key was destroyed (erasure), retired, belongs to another tenant or never existed here."""
 
 
 def tenant_key_aad(tenant_id: int, purpose: str, version: int) -> bytes:
     return f"tenant-key|{tenant_id}|{purpose}|{version}".encode()
 
 
-def subject_key_aad(tenant_id: int, subject_id) -> bytes:
-    return f"subject-key|{tenant_id}|{subject_id}".encode()
+def subject_key_aad(tenant_id: int, subject_id, generation: int) -> bytes:
+    return f"subject-key|{tenant_id}|{subject_id}|{generation}".encode()
+
+
+def _check_tenant(tenant_id: int) -> None:
+    """Fail closed: a cached key must not leak into another tenant's work."""
+    if not bypass_active() and current_tenant_id() != tenant_id:
+        raise KeyMissing("keys are used only inside their own tenant")
+
+
+def remember_loaded_subject(session, subject_id) -> None:
+    """Called for every encrypted row loaded: the first key needed fetches all of them at once."""
+    session.info.setdefault(_LOADED_SUBJECTS, set()).add(subject_id)
 
 
 class Keyring:
     def __init__(self, master: MasterKeyRing):
         self.master = master
         self._tenant_keys: dict[tuple[int, str, int], bytes] = {}
-        self._active_version: dict[tuple[int, str], int] = {}
         self._index_subkeys: dict[tuple[int, str], bytes] = {}
         self._tenant_aeads: dict[tuple[int, int], AESGCM] = {}
+
+    # --- master key ------------------------------------------------------------------------
+    def _master_aead(self, key_id: str) -> AESGCM:
+        try:
+            return self.master.aead(key_id)
+        except MasterKeyError:
+            self._reload_master_file()  # another process may have rotated the key file
+            return self.master.aead(key_id)
+
+    def _reload_master_file(self) -> None:
+        settings = current_app.extensions["saas.settings"]
+        if not settings.master_key:
+            self.master = masterkey.load("", settings.master_key_file, create=False)
+
+    def rewrap_tenant_key(self, row: TenantKey) -> bool:
+        """Wrap a tenant key with the active master key (master key rotation). True if it changed."""
+        active = self.master.active_id
+        if row.wrapped is None or row.master_key_id == active:
+            return False
+        aad = tenant_key_aad(row.tenant_id, row.purpose, row.version)
+        raw = box.unwrap(self._master_aead(row.master_key_id), row.wrapped, aad)
+        row.wrapped, row.master_key_id = box.wrap(self.master.aead(active), raw, aad), active
+        return True
 
     # --- tenant keys -------------------------------------------------------------------------
     def create_tenant_keys(self, tenant_id: int) -> None:
@@ -70,19 +112,21 @@ class Keyring:
         else:
             query = query.where(TenantKey.version == version)
         row = db.session.scalar(query.order_by(TenantKey.version.desc()).limit(1))
-        if row is None:
+        if row is None or row.wrapped is None:
             raise KeyMissing(f"tenant {tenant_id} has no {purpose} key {version or 'active'}")
-        raw = box.unwrap(self.master.aead(row.master_key_id), row.wrapped,
+        raw = box.unwrap(self._master_aead(row.master_key_id), row.wrapped,
                          tenant_key_aad(tenant_id, purpose, row.version))
         self._tenant_keys[(tenant_id, purpose, row.version)] = raw
         return row.version, raw
 
     def tenant_key(self, tenant_id: int, purpose: str = DATA, version: int | None = None) -> tuple[int, bytes]:
+        _check_tenant(tenant_id)
         if version is None:
-            version = self._active_version.get((tenant_id, purpose))
+            active = db.session.info.setdefault(_ACTIVE_VERSIONS, {})
+            version = active.get((tenant_id, purpose))
             if version is None:
                 version, raw = self._load_tenant_key(tenant_id, purpose, None)
-                self._active_version[(tenant_id, purpose)] = version
+                active[(tenant_id, purpose)] = version
                 return version, raw
         raw = self._tenant_keys.get((tenant_id, purpose, version))
         if raw is None:
@@ -98,12 +142,14 @@ class Keyring:
         return version, cipher
 
     def forget_active(self, tenant_id: int) -> None:
-        """After a rotation: the next use reads which version is active again."""
+        """After a rotation: the next use in this session reads which version is active again."""
+        active = db.session.info.get(_ACTIVE_VERSIONS, {})
         for purpose in (DATA, INDEX):
-            self._active_version.pop((tenant_id, purpose), None)
+            active.pop((tenant_id, purpose), None)
 
     def index_key(self, tenant_id: int, field: str) -> bytes:
         """A blind-index key per tenant and field, derived from the tenant's own index key."""
+        _check_tenant(tenant_id)
         cached = self._index_subkeys.get((tenant_id, field))
         if cached is None:
             _, raw = self.tenant_key(tenant_id, INDEX)
@@ -115,53 +161,112 @@ class Keyring:
         return hmac.new(self.index_key(tenant_id, field), normalised.encode(), hashlib.sha256).digest()[:16]
 
     # --- subject keys ------------------------------------------------------------------------
-    def _session_cache(self) -> dict:
-        return db.session.info.setdefault("saas_subject_keys", {})
+    def _subject_cache(self) -> dict:
+        return db.session.info.setdefault(_SUBJECT_KEYS, {})
 
     def new_subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int = 1) -> tuple[int, AESGCM]:
-        version, tkey = self.tenant_key(tenant_id, DATA)
+        """A fresh key for a new subject (generation 1) or the next generation during a rotation."""
+        cache = self._subject_cache()
+        if generation > 1 and subject_id not in cache:
+            self.prefetch([subject_id])  # the older generation must stay readable
+        version, tenant_cipher = self.tenant_aead(tenant_id)
         raw = secrets.token_bytes(KEY_BYTES)
-        wrapped = box.wrap(AESGCM(tkey), raw, subject_key_aad(tenant_id, subject_id))
-        existing = db.session.get(SubjectKey, subject_id)
-        if existing is None:
-            db.session.add(SubjectKey(tenant_id=tenant_id, subject_id=subject_id, generation=generation,
-                                      tenant_key_version=version, wrapped=wrapped))
-        else:
-            existing.generation, existing.tenant_key_version, existing.wrapped = generation, version, wrapped
-        entry = (generation, AESGCM(raw))
-        self._session_cache()[subject_id] = entry
-        return entry
+        db.session.add(SubjectKey(
+            tenant_id=tenant_id, subject_id=subject_id, generation=generation, tenant_key_version=version,
+            wrapped=box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id, generation)),
+        ))
+        if generation == 1:
+            cache[subject_id] = (tenant_id, {})
+        cipher = AESGCM(raw)
+        cache.setdefault(subject_id, (tenant_id, {}))[1][generation] = cipher
+        return generation, cipher
 
-    def _unwrap_subject(self, row: SubjectKey) -> tuple[int, AESGCM]:
-        _, tkey = self.tenant_key(row.tenant_id, DATA, row.tenant_key_version)
-        raw = box.unwrap(AESGCM(tkey), row.wrapped, subject_key_aad(row.tenant_id, row.subject_id))
-        return row.generation, AESGCM(raw)
+    def _unwrap_subject(self, row: SubjectKey) -> AESGCM:
+        _, tenant_cipher = self.tenant_aead(row.tenant_id, row.tenant_key_version)
+        aad = subject_key_aad(row.tenant_id, row.subject_id, row.generation)
+        return AESGCM(box.unwrap(tenant_cipher, row.wrapped, aad))
 
     def prefetch(self, subject_ids) -> None:
         """Load many subject keys in one query per chunk (list pages, exports, sweeps)."""
-        cache = self._session_cache()
-        missing = [sid for sid in subject_ids if sid not in cache]
+        cache = self._subject_cache()
+        missing = list(dict.fromkeys(sid for sid in subject_ids if sid not in cache))
         for start in range(0, len(missing), _PREFETCH_CHUNK):
             chunk = missing[start:start + _PREFETCH_CHUNK]
-            for row in db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id.in_(chunk))):
-                cache[row.subject_id] = self._unwrap_subject(row)
+            # Plain rows, not ORM objects: a list of thousands of subjects would otherwise double the
+            # objects the session tracks (and the time spent building them).
+            for row in db.session.execute(sa.select(*_KEY_COLUMNS).where(SubjectKey.subject_id.in_(chunk))):
+                cache.setdefault(row.subject_id, (row.tenant_id, {}))[1][row.generation] = self._unwrap_subject(row)
 
-    def subject_key(self, subject_id: uuid.UUID, siblings=()) -> tuple[int, AESGCM]:
-        cache = self._session_cache()
+    def subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int | None = None) -> tuple[int, AESGCM]:
+        """(generation, cipher): the newest generation to write, or the one a stored value names."""
+        _check_tenant(tenant_id)
+        cache = self._subject_cache()
         entry = cache.get(subject_id)
         if entry is None:
-            self.prefetch([subject_id, *siblings])
+            self.prefetch([subject_id, *db.session.info.pop(_LOADED_SUBJECTS, ())])
             entry = cache.get(subject_id)
-        if entry is None:
+        if entry is None or entry[0] != tenant_id or not entry[1]:
             raise KeyMissing("this subject's key was destroyed")
-        return entry
+        keys = entry[1]
+        generation = max(keys) if generation is None else generation
+        if generation not in keys:
+            raise KeyMissing(f"generation {generation} of this subject's key is gone")
+        return generation, keys[generation]
+
+    def rotate_subject_keys(self, tenant_id: int, subject_ids, version: int) -> int:
+        """Give each subject a key generation wrapped by tenant key `version` (the active one), keeping
+        the older generation until the data has moved. A resumed run reuses what it made before."""
+        ids = list(subject_ids)
+        found: dict = {}
+        newest: dict = {}
+        for row in db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id.in_(ids))):
+            found.setdefault(row.subject_id, (row.tenant_id, {}))[1][row.generation] = self._unwrap_subject(row)
+            if row.subject_id not in newest or row.generation > newest[row.subject_id].generation:
+                newest[row.subject_id] = row
+        self._subject_cache().update(found)
+        added = 0
+        for subject_id, row in newest.items():
+            if row.tenant_key_version != version:
+                self.new_subject_key(tenant_id, subject_id, row.generation + 1)
+                added += 1
+        return added
+
+    def drop_old_subject_keys(self, subject_ids, version: int) -> None:
+        """After the data moved: the generations wrapped by older tenant keys go."""
+        ids = list(subject_ids)
+        db.session.execute(sa.delete(SubjectKey).where(
+            SubjectKey.subject_id.in_(ids), SubjectKey.tenant_key_version < version,
+        ))
+        cache = self._subject_cache()
+        for subject_id in ids:
+            cache.pop(subject_id, None)
 
     def destroy_subject_key(self, tenant_id: int, subject_id: uuid.UUID, reason: str) -> None:
         """Crypto-shredding: the key goes, a ledger line stays (ids only)."""
         db.session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
         if db.session.get(ShreddedSubject, subject_id) is None:
             db.session.add(ShreddedSubject(tenant_id=tenant_id, subject_id=subject_id, reason=reason))
-        self._session_cache().pop(subject_id, None)
+        self._subject_cache().pop(subject_id, None)
+
+
+_NONE: dict = {}
+_KEY_COLUMNS = (SubjectKey.subject_id, SubjectKey.tenant_id, SubjectKey.generation,
+                SubjectKey.tenant_key_version, SubjectKey.wrapped)
+
+
+def session_subject_key(session, tenant_id: int, subject_id, generation: int | None = None) -> tuple[int, AESGCM]:
+    """`Keyring.subject_key` for a key the session already holds, without the app and scoped-session
+    look-ups: a list reads several fields of every row, and those look-ups cost more than the decryption.
+    Same cache, same checks; anything else (a miss, a destroyed or foreign key) takes the full path."""
+    entry = session.info.get(_SUBJECT_KEYS, _NONE).get(subject_id)
+    if entry is not None and entry[0] == tenant_id and entry[1]:
+        keys = entry[1]
+        generation = max(keys) if generation is None else generation
+        cipher = keys.get(generation)
+        if cipher is not None:
+            _check_tenant(tenant_id)
+            return generation, cipher
+    return keyring().subject_key(tenant_id, subject_id, generation)
 
 
 def keyring() -> Keyring:

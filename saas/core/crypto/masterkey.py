@@ -68,14 +68,26 @@ def generate() -> MasterKeyRing:
 
 
 def write_file(path: Path, ring: MasterKeyRing) -> None:
-    """Write atomically with 0600 permissions from the start (never world-readable, not even briefly)."""
+    """Write atomically with 0600 permissions from the start (never world-readable, not even briefly),
+    and durably: keys wrapped by a new master key must never outlive the file that holds it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(ring.serialise() + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def load(env_value: str, file_path: str, create: bool) -> MasterKeyRing:

@@ -14,7 +14,8 @@ from saas.extensions import db
 
 
 class TenantKey(TenantScoped, db.Model):
-    """A tenant's data key ("data") or blind-index key ("index"), wrapped by a master key."""
+    """A tenant's data key ("data") or blind-index key ("index"), wrapped by a master key.
+    A retired version keeps its row (history) but loses its wrapped key."""
 
     __bind_key__ = "keys"
     __tablename__ = "tenant_key"
@@ -23,19 +24,21 @@ class TenantKey(TenantScoped, db.Model):
     version: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     state: Mapped[str] = mapped_column(sa.String(10), default="active")  # active | retiring | retired
     master_key_id: Mapped[str] = mapped_column(sa.String(20))
-    wrapped: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    wrapped: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
 
 
 class SubjectKey(TenantScoped, db.Model):
-    """One data subject's key, wrapped by a tenant data key. Deleting it is crypto-shredding."""
+    """One generation of a data subject's key, wrapped by a tenant data key. Deleting a subject's rows
+    is crypto-shredding. A subject has one generation, two only while a key rotation moves its data
+    (the key store and the data are separate databases, so both keys stay until the data is moved)."""
 
     __bind_key__ = "keys"
     __tablename__ = "subject_key"
     __table_args__ = (sa.Index("ix_subject_key_tenant_version", "tenant_id", "tenant_key_version"),)
     tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
-    generation: Mapped[int] = mapped_column(sa.Integer, default=1)
+    generation: Mapped[int] = mapped_column(sa.Integer, primary_key=True, default=1)
     tenant_key_version: Mapped[int] = mapped_column(sa.Integer)
     wrapped: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)

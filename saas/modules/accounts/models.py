@@ -52,9 +52,11 @@ class Membership(UuidPk, TenantScoped, Timestamps, db.Model):
 
 
 class ApiToken(UuidPk, TenantScoped, db.Model):
-    """A personal API token. Only its SHA-256 is stored; the token is shown once."""
+    """A personal API token of one user in one tenant. Only its SHA-256 is stored; the token is
+    shown once. `prefix` (the token's first characters) names it in lists and in the audit log."""
 
     __tablename__ = "api_token"
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "prefix"),)
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(80))
     prefix: Mapped[str] = mapped_column(sa.String(12))

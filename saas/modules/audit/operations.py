@@ -69,3 +69,14 @@ def record(action: str, object_type: str | None = None, object_id=None, *, outco
     head.seq, head.hash = entry.seq, entry.hash
     db.session.add(entry)
     return entry
+
+
+def record_refusal(action: str, object_type: str | None = None, object_id=None, *, detail: dict | None = None,
+                   actor_kind: str | None = None, actor_id: str | None = None) -> AuditEntry:
+    """A refused access is kept although the request fails: anything else pending is dropped, the
+    line is written and committed on its own."""
+    db.session.rollback()
+    entry = record(action, object_type, object_id, outcome="denied", detail=detail,
+                   actor_kind=actor_kind, actor_id=actor_id)
+    db.session.commit()
+    return entry

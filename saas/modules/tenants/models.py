@@ -20,10 +20,13 @@ class Tenant(db.Model):
     plugins: Mapped[list] = mapped_column(sa.JSON, default=list)
     settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     rights_request_days: Mapped[int] = mapped_column(sa.Integer, default=30)
+    # The organisation's own privacy contact (art. 13(1)(a-b), art. 30(1)(a)): role, email, phone, address.
+    contact: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     config_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
     updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now, onupdate=clock.now)
 
     def plugin_settings(self, plugin: str) -> dict:
+        """This tenant's validated `[settings.<plugin>]`, defaults filled in by `saas tenants sync`."""
         return (self.settings or {}).get(plugin, {})

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 7a1aee4a6c64
+Revision ID: 1b260458bf92
 Revises: 
-Create Date: 2026-11-22 01:25:02.191561
+Create Date: 2026-11-22 01:31:24.588659
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '7a1aee4a6c64'
+revision = '1b260458bf92'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -64,6 +64,29 @@ def upgrade_():
     with op.batch_alter_table('client_organisation', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_client_organisation_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('outbox_mail',
+    sa.Column('subject_id', sa.Uuid(), nullable=True),
+    sa.Column('template', sa.String(length=60), nullable=False),
+    sa.Column('status', sa.String(length=8), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sa.String(length=80), nullable=True),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('recipient_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('recipient_bidx', sa.LargeBinary(length=16), nullable=True),
+    sa.Column('subject_line_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('body_enc', sa.LargeBinary(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('queued','sending','sent','outbox','failed')", name=op.f('ck_outbox_mail_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_mail'))
+    )
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_mail_subject_id'), ['subject_id'], unique=False)
+        batch_op.create_index('ix_outbox_mail_tenant_created', ['tenant_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_mail_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('stored_file',
     sa.Column('subject_id', sa.Uuid(), nullable=True),
     sa.Column('purpose', sa.String(length=30), nullable=False),
@@ -91,6 +114,7 @@ def upgrade_():
     sa.Column('plugins', sa.JSON(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('rights_request_days', sa.Integer(), nullable=False),
+    sa.Column('contact', sa.JSON(), nullable=False),
     sa.Column('config_hash', sa.String(length=64), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -125,6 +149,7 @@ def upgrade_():
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
+    sa.UniqueConstraint('tenant_id', 'prefix', name=op.f('uq_api_token_tenant_id_prefix')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
     )
     with op.batch_alter_table('api_token', schema=None) as batch_op:
@@ -208,6 +233,12 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_stored_file_subject_id'))
 
     op.drop_table('stored_file')
+    with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_tenant_id'))
+        batch_op.drop_index('ix_outbox_mail_tenant_created')
+        batch_op.drop_index(batch_op.f('ix_outbox_mail_subject_id'))
+
+    op.drop_table('outbox_mail')
     with op.batch_alter_table('client_organisation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_client_organisation_tenant_id'))
 
@@ -236,7 +267,7 @@ def upgrade_keys():
     sa.Column('tenant_key_version', sa.Integer(), nullable=False),
     sa.Column('wrapped', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('subject_id', name=op.f('pk_subject_key'))
+    sa.PrimaryKeyConstraint('subject_id', 'generation', name=op.f('pk_subject_key'))
     )
     with op.batch_alter_table('subject_key', schema=None) as batch_op:
         batch_op.create_index('ix_subject_key_tenant_version', ['tenant_id', 'tenant_key_version'], unique=False)
@@ -247,7 +278,7 @@ def upgrade_keys():
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=10), nullable=False),
     sa.Column('master_key_id', sa.String(length=20), nullable=False),
-    sa.Column('wrapped', sa.LargeBinary(), nullable=False),
+    sa.Column('wrapped', sa.LargeBinary(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'purpose', 'version', name=op.f('pk_tenant_key'))
     )

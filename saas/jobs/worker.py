@@ -1,0 +1,85 @@
+"""RQ workers that run every job inside the app, as the job's tenant, as one unit of work.
+
+    worker = AppWorker(["sweeps", "mail"], app=app)    # forks a work horse per job (production)
+    worker = AppSimpleWorker(["default"], app=app)     # runs jobs in this process (demo, tests)
+
+A job function is called as `func(tenant_id=..., **ids)`. Before it runs, the worker pushes an app context
+and sets the tenant from the `tenant_id` argument, so the ORM filter and PostgreSQL row-level security
+apply; when it returns the session commits, when it raises the session rolls back. A long job may commit
+in batches itself (so a killed run resumes where it stopped); the worker commits whatever is left.
+
+Database connections must not cross a fork (two processes on one socket corrupt the protocol): the parent
+disposes its pools before forking and the work horse drops the inherited pool without closing the
+parent's sockets (`dispose(close=False)`, as SQLAlchemy's pooling guide and CKAN's worker do).
+"""
+from __future__ import annotations
+
+import contextlib
+
+from flask import Flask
+from rq import SimpleWorker, Worker
+from rq.job import Job
+
+from saas.core import tenancy
+from saas.extensions import db
+
+
+@contextlib.contextmanager
+def unit_of_work(tenant_id: int | None):
+    """Run a block as `tenant_id` in a fresh transaction: commit on return, roll back on any exception."""
+    with tenancy.tenant_context(tenant_id):
+        try:
+            yield
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        finally:
+            db.session.close()
+
+
+class TenantJob(Job):
+    """A job whose function runs as one unit of work of the tenant named in its `tenant_id` argument."""
+
+    def perform(self):
+        with unit_of_work(self.kwargs.get("tenant_id")):
+            return super().perform()
+
+
+def dispose_engines(app: Flask, close: bool = True) -> None:
+    """Drop pooled connections of every bind (data and key store)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=close)
+
+
+class _AppWorkerMixin:
+    """Runs each job inside an app context of one app, created once per worker process."""
+
+    job_class = TenantJob
+
+    def __init__(self, queues, *args, app: Flask, **kwargs):
+        self.app = app
+        kwargs.setdefault("connection", app.extensions["saas.redis"])
+        super().__init__(queues, *args, **kwargs)
+
+    def perform_job(self, job, queue) -> bool:
+        with self.app.app_context():
+            return super().perform_job(job, queue)
+
+
+class AppWorker(_AppWorkerMixin, Worker):
+    """The production worker: forks a work horse per job, so a crashing job cannot take the worker down."""
+
+    def fork_work_horse(self, job, queue) -> None:
+        dispose_engines(self.app, close=True)
+        super().fork_work_horse(job, queue)
+
+    def main_work_horse(self, job, queue) -> None:
+        # The horse inherited the parent's pool objects: forget them, never close the parent's sockets.
+        dispose_engines(self.app, close=False)
+        super().main_work_horse(job, queue)
+
+
+class AppSimpleWorker(_AppWorkerMixin, SimpleWorker):
+    """Runs jobs in the worker's own process: for the laptop demo and in-process tests."""

@@ -1,0 +1,1 @@
+"""The tenant dashboard: counts only, never personal data."""

@@ -1,0 +1,51 @@
+"""The tenant dashboard at /<tenant>/: counts that fit the member's role, and links onward."""
+from __future__ import annotations
+
+from flask import g, render_template
+from flask_babel import lazy_gettext as _l
+
+from saas.core.web import tenant_blueprint
+from saas.modules.dashboard import queries
+from saas.modules.subjects.models import CATEGORIES
+
+bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
+
+CATEGORY_LABELS = {
+    "candidate": _l("Candidates"), "applicant": _l("Applicants"), "employee": _l("Employees"),
+    "client_contact": _l("Client contacts"), "prospect": _l("Prospects"), "member": _l("Members"),
+    "training_participant": _l("Training participants"), "relation": _l("Relations"),
+}
+
+
+@bp.app_template_filter("category_label")
+def category_label(category: str) -> str:
+    return str(CATEGORY_LABELS.get(category, category))
+
+
+def _overview(membership) -> dict:
+    """Staff who manage the tenant see its totals; a client sees its own organisation's database only;
+    an agent sees no totals (need-to-know)."""
+    role = membership.role
+    if role in ("admin", "supervisor"):
+        overview = {
+            "members": queries.members_by_role(),
+            "subjects": queries.subjects_by_category(),
+            "client_organisations": queries.client_organisation_count(),
+        }
+        if role == "admin":
+            overview["audit_today"] = queries.audit_entries_today()
+        return overview
+    if role == "client":
+        return {"subjects": queries.subjects_by_category(client_org_id=membership.client_org_id)}
+    return {}
+
+
+@bp.get("/")
+def index():
+    overview = _overview(g.membership)
+    subjects = overview.get("subjects")
+    return render_template(
+        "dashboard/index.html", overview=overview, categories=CATEGORIES,
+        subjects_total=sum(subjects.values()) if subjects is not None else None,
+        members_total=sum(overview["members"].values()) if "members" in overview else None,
+    )

@@ -1,0 +1,106 @@
+"""Encrypted file contents in the storage folder: `<storage_path>/<tenant id>/<file id>`.
+
+Each file is one AES-256-GCM value (the same header as encrypted fields: key kind and generation)
+under the subject key, or the tenant key for a file of no one subject. The associated data binds
+tenant, file id and purpose, so a file copied to another name or tenant does not open. Writes are
+atomic (temporary file, fsync, rename): a reader sees the old file or the new one, never half.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from saas.core.crypto import aead as box
+from saas.modules.files.models import StoredFile
+
+_REMOVE_ON_COMMIT = "saas_files_remove_on_commit"
+_REMOVE_ON_ROLLBACK = "saas_files_remove_on_rollback"
+
+
+def file_aad(stored: StoredFile) -> bytes:
+    return f"file|{stored.tenant_id}|{stored.id}|{stored.purpose}".encode()
+
+
+def path_of(stored: StoredFile) -> Path:
+    root = Path(current_app.extensions["saas.settings"].storage_path)
+    return root / str(int(stored.tenant_id)) / str(stored.id)
+
+
+def write(stored: StoredFile, content: bytes) -> None:
+    """Encrypt `content` under the row's newest key and replace the file on disk."""
+    kind, generation, cipher = stored.encryption_key()
+    _write_atomic(path_of(stored), box.seal(cipher, kind, generation, content, file_aad(stored)))
+    stored.key_kind, stored.key_generation = chr(kind), generation
+
+
+def read(stored: StoredFile) -> bytes:
+    """Decrypt the file; a file that was moved, altered or whose key is gone raises DecryptionError."""
+    try:
+        blob = path_of(stored).read_bytes()
+    except FileNotFoundError as exc:
+        raise box.DecryptionError("the stored file is missing") from exc
+    content = box.open_(stored.decryption_key(*box.header_of(blob)), blob, file_aad(stored))
+    if hashlib.sha256(content).hexdigest() != stored.sha256:
+        raise box.DecryptionError("the stored file does not match its checksum")
+    return content
+
+
+def is_current(stored: StoredFile) -> bool:
+    kind, generation, _ = stored.encryption_key()
+    return (stored.key_kind, stored.key_generation) == (chr(kind), generation)
+
+
+def reencrypt(stored: StoredFile) -> bool:
+    """Write the file again under the row's newest key (key rotation). True if it changed."""
+    if is_current(stored):
+        return False
+    write(stored, read(stored))
+    return True
+
+
+def remove_after_commit(session: Session, stored: StoredFile) -> None:
+    session.info.setdefault(_REMOVE_ON_COMMIT, []).append(path_of(stored))
+
+
+def remove_after_rollback(session: Session, stored: StoredFile) -> None:
+    """A file written for a row that is never committed must not stay behind."""
+    session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(path_of(stored))
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")  # created 0600
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _unlink_all(paths) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    session.info.pop(_REMOVE_ON_ROLLBACK, None)
+    _unlink_all(session.info.pop(_REMOVE_ON_COMMIT, ()))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested or previous_transaction.parent is not None:
+        return  # a savepoint: the outer transaction decides
+    session.info.pop(_REMOVE_ON_COMMIT, None)
+    _unlink_all(session.info.pop(_REMOVE_ON_ROLLBACK, ()))

@@ -1,0 +1,1 @@
+"""Background jobs of a tenant for its admins: running and failed jobs, retry, progress."""

@@ -1,0 +1,1 @@
+"""Key store management: master key and tenant data key rotation."""

@@ -1,0 +1,73 @@
+"""Queueing mail: the mail is stored encrypted, and only its id goes to the "mail" queue.
+
+The job is enqueued after the transaction commits, so a worker never looks for a mail that is not
+there yet, and a rolled-back mail is never sent.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+
+from redis.exceptions import RedisError
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from saas import jobs
+from saas.core.tenancy import require_tenant_id
+from saas.extensions import db
+from saas.modules.audit import operations as audit
+from saas.modules.outbox.models import FAILED, QUEUED, OutboxMail
+
+SEND_JOB = "saas.modules.outbox.jobs.send_mail"
+MAX_ATTEMPTS = 3
+_PENDING = "saas_outbox_pending"
+log = logging.getLogger(__name__)
+
+
+def queue_mail(recipient: str, subject_line: str, body: str, *, template: str,
+               subject_id: uuid.UUID | None = None) -> OutboxMail:
+    """Store a mail in the current tenant's outbox and send it once this transaction commits.
+
+    `template` names the kind of mail (for lists and audits; it must not hold personal data);
+    `subject_id` is the data subject the mail is about, whose key then protects it."""
+    mail = OutboxMail(subject_id=subject_id, template=template, status=QUEUED, attempts=0)
+    mail.recipient, mail.subject_line, mail.body = recipient, subject_line, body
+    db.session.add(mail)
+    db.session.flush()
+    audit.record("mail.queue", "outbox_mail", mail.id, detail={"template": template})
+    _enqueue_after_commit(require_tenant_id(), mail.id)
+    return mail
+
+
+def requeue(mail: OutboxMail) -> None:
+    """An admin decided a failed mail may go out again (after checking it was not delivered)."""
+    if mail.status != FAILED:
+        raise ValueError("only failed mails can be queued again")
+    mail.status, mail.attempts, mail.last_error = QUEUED, 0, None
+    audit.record("mail.requeue", "outbox_mail", mail.id)
+    _enqueue_after_commit(mail.tenant_id, mail.id)
+
+
+def enqueue_send(tenant_id: int, mail_id) -> None:
+    jobs.enqueue("mail", SEND_JOB, tenant_id=tenant_id, mail_id=str(mail_id), retry=MAX_ATTEMPTS - 1,
+                 description="send mail")
+
+
+def _enqueue_after_commit(tenant_id: int, mail_id) -> None:
+    db.session().info.setdefault(_PENDING, []).append((tenant_id, str(mail_id)))
+
+
+@event.listens_for(Session, "after_commit")
+def _send_pending(session: Session) -> None:
+    for tenant_id, mail_id in session.info.pop(_PENDING, []):
+        try:
+            enqueue_send(tenant_id, mail_id)
+        except RedisError:
+            # The mail is committed and stays "queued": an admin sees it in the outbox.
+            log.warning("mail %s stored but not enqueued: Redis unavailable", mail_id)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, previous_transaction) -> None:
+    if previous_transaction.parent is None:
+        session.info.pop(_PENDING, None)

@@ -1,0 +1,60 @@
+"""Writes of data subjects. Callers commit (the API does at the end of a successful request).
+
+Each write checks the current member's role (agents read only; a client user works only in its own
+client organisation) and leaves an audit line with ids, never the personal data itself.
+"""
+from __future__ import annotations
+
+from saas.core.crypto.keyring import keyring
+from saas.extensions import db
+from saas.modules.audit import operations as audit
+from saas.modules.subjects import queries
+from saas.modules.subjects.models import DataSubject
+
+ERASURE = "erasure"
+
+
+def _check_client_org(action: str, data: dict, object_id=None) -> dict:
+    """A client user's subjects always belong to its own organisation."""
+    member = queries.viewer()
+    if member is None or member.role != "client":
+        return data
+    requested = data.get("client_org_id", member.client_org_id)
+    if requested != member.client_org_id:
+        queries.refuse(action, object_id, status=403,
+                       message="a client user can only keep subjects of its own client organisation")
+    return {**data, "client_org_id": member.client_org_id}
+
+
+def create_subject(data: dict) -> DataSubject:
+    """`data` is validated by `schemas.SubjectCreate`."""
+    queries.require_write("subject.create")
+    data = _check_client_org("subject.create", dict(data))
+    subject = DataSubject(**data)
+    db.session.add(subject)
+    db.session.flush()
+    audit.record("subject.create", "data_subject", subject.id, detail={"category": subject.category})
+    return subject
+
+
+def update_subject(subject: DataSubject, data: dict) -> DataSubject:
+    """`data` holds only the fields to change (validated by `schemas.SubjectUpdate`)."""
+    queries.require_write("subject.update", subject.id)
+    if "client_org_id" in data:
+        data = _check_client_org("subject.update", dict(data), subject.id)
+    for name, value in data.items():
+        setattr(subject, name, value)
+    db.session.flush()
+    audit.record("subject.update", "data_subject", subject.id, detail={"fields": sorted(data)})
+    return subject
+
+
+def delete_subject(subject: DataSubject) -> None:
+    """Erase by crypto-shredding: the subject's key goes (so every copy, also in backups, becomes
+    unreadable), then its row; the key store keeps a ledger line with the id only."""
+    queries.require_write("subject.delete", subject.id)
+    subject_id, tenant_id = subject.id, subject.tenant_id
+    keyring().destroy_subject_key(tenant_id, subject_id, reason=ERASURE)
+    db.session.delete(subject)
+    db.session.flush()
+    audit.record("subject.delete", "data_subject", subject_id, detail={"crypto_shredded": True})

@@ -1,0 +1,190 @@
+"""Validation of `tenants/<slug>.toml`: the reviewed configuration of each tenant.
+
+A file is read, checked against `TenantFileSchema` (unknown keys refused, plugins must be installed, each
+`[settings.<plugin>]` loaded by that plugin's own schema) and turned into a `TenantConfig` with a hash of
+the validated values. Every problem is reported as file, key and reason; callers validate all files
+before writing anything.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
+
+from saas.plugins.manager import Registry
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+LOCALES = ("nl", "en")
+CONTACT_ROLES = ("dpo", "contact", "management")
+# Art. 12(3): one month. The tenant's own target may be shorter, never longer.
+MAX_RIGHTS_REQUEST_DAYS = 30
+
+
+class ContactSchema(Schema):
+    """`[contact]`: where data subjects reach the organisation about privacy (organisation data)."""
+
+    class Meta:
+        unknown = RAISE
+
+    role = fields.String(required=True, validate=validate.OneOf(CONTACT_ROLES))
+    email = fields.Email()
+    phone = fields.String(validate=validate.Length(min=1, max=40))
+    address = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class TenantFileSchema(Schema):
+    """One tenant file. Needs the plugin registry to check `plugins` and `[settings.<plugin>]`."""
+
+    class Meta:
+        unknown = RAISE
+
+    slug = fields.String(required=True, validate=[
+        validate.Length(min=2, max=40),
+        validate.Regexp(SLUG_PATTERN, error="use lowercase letters, digits and single hyphens"),
+    ])
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    locale = fields.String(required=True, validate=validate.OneOf(LOCALES))
+    plugins = fields.List(fields.String(), required=True)
+    rights_request_days = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_RIGHTS_REQUEST_DAYS)
+    )
+    settings = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    contact = fields.Nested(ContactSchema, required=True)
+
+    def __init__(self, registry: Registry, reserved: frozenset[str] = frozenset(), **kwargs):
+        super().__init__(**kwargs)
+        self.registry = registry
+        self.reserved = reserved
+
+    @validates("slug")
+    def _not_a_portal_path(self, value: str, **_kwargs) -> None:
+        # Tenant URLs are /<slug>/...: a slug equal to a top-level path (/login, /api) would be unreachable.
+        if value in self.reserved:
+            raise ValidationError(f"/{value} is a path of the portal; choose another slug")
+
+    @validates("plugins")
+    def _installed_once(self, value: list[str], **_kwargs) -> None:
+        unknown = [name for name in value if name not in self.registry.plugins]
+        if unknown:
+            raise ValidationError(
+                f"unknown plugin {', '.join(map(repr, unknown))} (installed: {', '.join(sorted(self.registry.plugins))})"
+            )
+        if len(set(value)) != len(value):
+            raise ValidationError("a plugin is listed twice")
+
+    @post_load
+    def _load_plugin_settings(self, data: dict, **_kwargs) -> dict:
+        data["settings"] = self._plugin_settings(data["plugins"], data["settings"])
+        return data
+
+    def _plugin_settings(self, plugins: list[str], tables: dict) -> dict:
+        """Each enabled plugin's table through its schema (defaults filled in); a table for a plugin that
+        is not enabled, or that takes no settings, is an error."""
+        errors: dict[str, object] = {}
+        for name in tables:
+            if name not in plugins:
+                errors[name] = [f"plugin {name!r} is not in `plugins`; enable it or remove this table"]
+            elif name not in self.registry.settings_schemas:
+                errors[name] = [f"plugin {name!r} takes no settings"]
+        loaded: dict[str, dict] = {}
+        for name in plugins:
+            schema = self.registry.settings_schemas.get(name)
+            if schema is None or name in errors:
+                continue
+            try:
+                loaded[name] = schema().load(tables.get(name, {}))
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError({"settings": errors})
+        return loaded
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one tenant file."""
+
+    file: str
+    key: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.key}: {self.reason}"
+
+
+class TenantConfigError(ValueError):
+    """One or more tenant files are invalid; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(map(str, problems)))
+
+
+@dataclass(frozen=True)
+class TenantConfig:
+    """A validated tenant file: the Tenant fields to store and the hash that says whether they changed."""
+
+    slug: str
+    fields: dict = field(compare=False)
+    config_hash: str
+
+
+def config_hash(values: dict) -> str:
+    """A stable hash of validated values: the same configuration always hashes the same."""
+    canonical = json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _flatten(messages, path: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """marshmallow's nested error messages -> (dotted key, reason) pairs."""
+    if isinstance(messages, dict):
+        return [pair for key, sub in messages.items() for pair in _flatten(sub, (*path, str(key)))]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [(".".join(path) or "(file)", message) for message in messages]
+    if isinstance(messages, list):
+        return [pair for sub in messages for pair in _flatten(sub, path)]
+    return [(".".join(path) or "(file)", str(messages))]
+
+
+def _parse(path: Path) -> dict:
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def read_tenant_file(path: Path, registry: Registry, reserved: frozenset[str] = frozenset()) -> TenantConfig:
+    """Validate one file; raises TenantConfigError naming the file, each key and the reason."""
+    label = str(path)
+    try:
+        raw = _parse(path)
+    except tomllib.TOMLDecodeError as exc:
+        raise TenantConfigError([Problem(label, "TOML syntax", str(exc))]) from exc
+    except UnicodeDecodeError as exc:
+        raise TenantConfigError([Problem(label, "encoding", "the file is not UTF-8")]) from exc
+    try:
+        values = TenantFileSchema(registry, reserved).load(raw)
+    except ValidationError as exc:
+        raise TenantConfigError([Problem(label, key, reason) for key, reason in _flatten(exc.messages)]) from exc
+    if values["slug"] != path.stem:
+        raise TenantConfigError([Problem(label, "slug", f"is {values['slug']!r} but must equal the file name {path.stem!r}")])
+    slug = values.pop("slug")
+    return TenantConfig(slug=slug, fields=values, config_hash=config_hash({"slug": slug, **values}))
+
+
+def read_tenant_dir(directory: Path, registry: Registry, reserved: frozenset[str] = frozenset()) -> list[TenantConfig]:
+    """Validate every `*.toml` in `directory`; raises one TenantConfigError listing the problems of all files."""
+    paths = sorted(Path(directory).glob("*.toml"))
+    if not paths:
+        raise TenantConfigError([Problem(str(directory), "(directory)", "holds no *.toml tenant files")])
+    configs, problems = [], []
+    for path in paths:
+        try:
+            configs.append(read_tenant_file(path, registry, reserved))
+        except TenantConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise TenantConfigError(problems)
+    return configs
