@@ -1,7 +1,7 @@
 """Background jobs on RQ. Jobs take ids, never personal data: failed jobs keep their arguments in Redis.
 
     from saas import jobs
-    job = jobs.enqueue("keys", "saas.modules.keys.jobs.rotate_tenant_keys", tenant_id=3, run_id="...")
+    job = jobs.enqueue("keys", "saas.modules.keys.jobs.rotate_tenant_key", tenant_id=3, version=2)
 
 A job function is called as `func(tenant_id=..., **ids)` inside an app context with that tenant set
 (`saas.jobs.worker`), and reports progress with `saas.jobs.progress.report(done, total, stage)`.

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 
 from saas.core.tenancy import tenant_context
+from saas.core.paging import Page
 from saas.extensions import db
 from saas.modules.audit.models import AuditEntry, AuditHead
 from saas.modules.audit.operations import GENESIS, entry_hash
@@ -83,22 +84,10 @@ def verify(tenant_id: int) -> VerifyResult:
     return VerifyResult(count)
 
 
-@dataclass
-class EntryPage:
-    items: list[AuditEntry]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
-def recent_entries(page: int = 1, per_page: int = 50) -> EntryPage:
+def recent_entries(page: int = 1, per_page: int = 50) -> Page:
     """The current tenant's entries, newest first."""
     total = db.session.scalar(sa.select(sa.func.count(AuditEntry.seq))) or 0
     items = list(db.session.scalars(
         sa.select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(per_page).offset((page - 1) * per_page)
     ))
-    return EntryPage(items, total, page, per_page)
+    return Page(items, total, page, per_page)

@@ -8,7 +8,6 @@ Client users see only their own client organisation's subjects.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import abort, g, has_request_context
@@ -16,6 +15,7 @@ from flask import abort, g, has_request_context
 from saas.core.tenancy import require_tenant_id
 from saas.core.crypto.keyring import keyring
 from saas.core.web import get_or_404
+from saas.core.paging import Page
 from saas.extensions import db
 from saas.modules.accounts.models import Membership
 from saas.modules.audit import operations as audit
@@ -25,18 +25,6 @@ from saas.modules.tenants.models import Tenant
 from saas.plugins.manager import current_registry
 
 WRITER_ROLES = ("admin", "supervisor", "client")
-
-
-@dataclass
-class SubjectPage:
-    items: list[DataSubject]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def viewer() -> Membership | None:
@@ -67,7 +55,7 @@ def require_write(action: str, object_id=None) -> None:
         refuse(action, object_id, status=403, message="your role may read data subjects but not change them")
 
 
-def list_subjects(page: int, per_page: int, category: str | None = None) -> SubjectPage:
+def list_subjects(page: int, per_page: int, category: str | None = None) -> Page:
     """One page of subjects, newest first; the read is audited as one line with count and page."""
     conditions = _visible_to(viewer())
     if category:
@@ -81,7 +69,7 @@ def list_subjects(page: int, per_page: int, category: str | None = None) -> Subj
     keyring().prefetch([subject.id for subject in items])
     audit.record("subject.list", "data_subject", None,
                  detail={"count": len(items), "total": total, "page": page, "per_page": per_page})
-    return SubjectPage(items, total, page, per_page)
+    return Page(items, total, page, per_page)
 
 
 def find_subject(subject_id, action: str = "subject.read") -> DataSubject:
