@@ -96,10 +96,19 @@ def _reads_tenant_table(statement) -> bool:
         statement, include_aliases=True, include_joins=True, include_crud=True, check_columns=True))
 
 
-def _sets_tenant_id(statement) -> bool:
-    """Whether an UPDATE assigns tenant_id (PostgreSQL's WITH CHECK refuses it too; SQLite would not)."""
-    keys = list(getattr(statement, "_values", None) or {}) + [k for k, _ in getattr(statement, "_ordered_values", None) or ()]
-    return any(getattr(key, "key", key) == "tenant_id" for key in keys)
+def _moves_tenant(statement, tenant_id: int) -> bool:
+    """Whether an UPDATE sets tenant_id to anything but the current tenant (or itself).
+    PostgreSQL's WITH CHECK refuses that too; SQLite alone would not."""
+    pairs = list((getattr(statement, "_values", None) or {}).items()) + list(getattr(statement, "_ordered_values", None) or ())
+    for key, value in pairs:
+        if getattr(key, "key", key) != "tenant_id":
+            continue
+        if isinstance(value, sa.BindParameter) and value.value == tenant_id:
+            continue
+        if isinstance(value, sa.Column) and value.key == "tenant_id":
+            continue
+        return True
+    return False
 
 
 def _add_tenant_criteria(state) -> None:
@@ -113,7 +122,7 @@ def _add_tenant_criteria(state) -> None:
     tenant_id = _current_tenant.get()
     if tenant_id is None:
         raise NoTenantError("query on tenant data without a tenant")
-    if state.is_update and _sets_tenant_id(state.statement):
+    if state.is_update and _moves_tenant(state.statement, tenant_id):
         raise CrossTenantWrite("a bulk UPDATE may not move rows between tenants")
     state.statement = state.statement.options(
         with_loader_criteria(
