@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -12,6 +12,7 @@ from saas.core.models import Timestamps, UuidPk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
+PROCEDURE_OUTCOMES = ("hired", "rejected", "withdrawn")
 CATEGORIES = (
     "candidate", "applicant", "employee", "client_contact", "prospect", "member",
     "training_participant", "relation",
@@ -31,6 +32,23 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(40))
     last_contact_on: Mapped[date | None] = mapped_column(sa.Date)
+    company_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
+
+    # Lifecycle dates the retention rules count from (plain dates: no personal content on their own).
+    placed_from: Mapped[date | None] = mapped_column(sa.Date)          # recruitment: placed with a client
+    placed_to: Mapped[date | None] = mapped_column(sa.Date)
+    employed_from: Mapped[date | None] = mapped_column(sa.Date)        # employment
+    employed_to: Mapped[date | None] = mapped_column(sa.Date)
+    relationship_ended_on: Mapped[date | None] = mapped_column(sa.Date)  # client, member, hosting contract
+    procedure_closed_on: Mapped[date | None] = mapped_column(sa.Date)  # applicants
+    procedure_outcome: Mapped[str | None] = mapped_column(sa.String(16))  # hired | rejected | withdrawn
+    last_verified_on: Mapped[date | None] = mapped_column(sa.Date)     # leadgen: last checked by an agent
+    left_company_on: Mapped[date | None] = mapped_column(sa.Date)      # leadgen: contact no longer works there
+    # Set by a "flag" decision: the record may not be used (called, mailed, exported) until verified.
+    needs_verification_since: Mapped[date | None] = mapped_column(sa.Date)
+    # Set by a "restrict" decision or an erasure under a legal hold: only the held fields remain.
+    restricted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    restriction_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
     given_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     family_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
@@ -41,6 +59,8 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     job_title_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     city_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     notes_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
+    address_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)   # billing address (fiscal)
+    iban_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)      # billing account (fiscal)
 
     given_name = EncryptedField()
     family_name = EncryptedField()
@@ -49,6 +69,8 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     job_title = EncryptedField()
     city = EncryptedField()
     notes = EncryptedField()
+    address = EncryptedField()
+    iban = EncryptedField()
 
     def _after_identity(self) -> None:
         keyring().new_subject_key(self.tenant_id, self.id)

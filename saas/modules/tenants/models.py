@@ -19,6 +19,8 @@ class Tenant(db.Model):
     locale: Mapped[str] = mapped_column(sa.String(5), default="nl")
     plugins: Mapped[list] = mapped_column(sa.JSON, default=list)
     settings: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # `[retention."<policy name>"]` overrides from the TOML file: years/months/weeks/days, anchor, enabled.
+    retention: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     rights_request_days: Mapped[int] = mapped_column(sa.Integer, default=30)
     # The organisation's own privacy contact (art. 13(1)(a-b), art. 30(1)(a)): role, email, phone, address.
     contact: Mapped[dict] = mapped_column(sa.JSON, default=dict)
