@@ -35,6 +35,10 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO if not settings.testing else logging.WARNING)
 
+    if settings.proxy_hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     _init_extensions(app, settings)
     _init_modules(app)
     _init_plugins(app, settings)

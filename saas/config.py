@@ -49,6 +49,10 @@ class Settings:
     smtp_url: str = ""
     mail_from: str = "noreply@saas.local"
     tenants_dir: str = ""
+    # Where people reach the portal: links in mails sent by jobs (no request to take the host from).
+    base_url: str = "http://127.0.0.1:5000"
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (signing events keep the IP).
+    proxy_hops: int = 0
     app_role: str = "saas_app"
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
@@ -71,6 +75,8 @@ class Settings:
             smtp_url=env.get("SMTP_URL", ""),
             mail_from=env.get("MAIL_FROM", "noreply@saas.local"),
             tenants_dir=env.get("SAAS_TENANTS_DIR", ""),
+            base_url=env.get("SAAS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+            proxy_hops=int(env.get("SAAS_PROXY_HOPS", "0")),
             app_role=env.get("SAAS_APP_ROLE", "saas_app"),
         )
         for key, value in overrides.items():
@@ -123,6 +129,8 @@ class Settings:
             problems.append("REDIS_URL must be set (no embedded Redis in production)")
         if not self.smtp_url:
             problems.append("SMTP_URL must be set")
+        if not self.base_url.startswith("https://"):
+            problems.append("SAAS_BASE_URL must be the https:// address of the portal")
         if problems:
             raise ConfigError("refusing to start in production: " + "; ".join(problems))
 

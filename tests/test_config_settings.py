@@ -40,6 +40,7 @@ def production_env(clean_env):
         "DATABASE_URL": f"postgresql+psycopg://saas_app:{DB_PASSWORD}@127.0.0.1:5432/saas",
         "REDIS_URL": f"redis://:{REDIS_PASSWORD}@127.0.0.1:6379/0",
         "SMTP_URL": "smtp://127.0.0.1:25",
+        "SAAS_BASE_URL": "https://privacy.example.nl",
     }
     for name, value in values.items():
         clean_env.setenv(name, value)
@@ -57,6 +58,8 @@ def test_complete_production_settings_are_accepted(production_env):
     ("DATABASE_URL", "sqlite:///instance/saas.db", "DATABASE_URL"),
     ("DATABASE_URL", None, "DATABASE_URL"),
     ("REDIS_URL", None, "REDIS_URL"),
+    ("SAAS_BASE_URL", "http://privacy.example.nl", "SAAS_BASE_URL"),
+    ("SAAS_BASE_URL", None, "SAAS_BASE_URL"),
 ])
 def test_production_refuses_to_start(production_env, clean_env, tmp_path, name, value, named):
     if value is None:

@@ -6,7 +6,7 @@ import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, current_app, g, request, session, url_for
+from flask import Blueprint, Flask, abort, current_app, g, has_request_context, request, session, url_for
 from flask_login import current_user
 
 from saas.core import tenancy
@@ -18,6 +18,15 @@ CSP = (
     "font-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
     "base-uri 'none'; object-src 'none'"
 )
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute URL for a mail: from the request when there is one, else from SAAS_BASE_URL (jobs)."""
+    if has_request_context():
+        return url_for(endpoint, _external=True, **values)
+    base_url = current_app.extensions["saas.settings"].base_url
+    with current_app.test_request_context("/", base_url=base_url):
+        return url_for(endpoint, _external=True, **values)
 
 
 def select_locale() -> str:
