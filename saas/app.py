@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 def _init_extensions(app: Flask, settings: Settings) -> None:
     from saas.core import tenancy, web
     from saas.core.crypto import masterkey
+    from saas.core.crypto import keyring as keyring_module
     from saas.core.crypto.keyring import Keyring
     from saas.extensions import api, babel, csrf, db, limiter, login_manager, migrate
     from saas.jobs import queues
@@ -59,6 +60,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     tenancy.install()
+    keyring_module.install()
     app.extensions["saas.keyring"] = Keyring(
         masterkey.load(settings.master_key, settings.master_key_file, create=not settings.production)
     )

@@ -114,7 +114,7 @@ def _moves_tenant(statement, tenant_id: int) -> bool:
 def _add_tenant_criteria(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    _sync_database_tenant(state.session.connection(bind_arguments=state.bind_arguments))
+    sync_database_tenant(state.session.connection(bind_arguments=state.bind_arguments))
     if state.execution_options.get("skip_tenant_filter") or _bypass.get():
         return
     if not (any(_is_tenant_mapper(m) for m in state.all_mappers) or _reads_tenant_table(state.statement)):
@@ -135,7 +135,7 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
     """New rows get the current tenant; a row of another tenant is refused before SQL runs."""
     tenant_id = _current_tenant.get()
     for mapper in {type(obj) for obj in (*session.new, *session.dirty, *session.deleted)}:
-        _sync_database_tenant(session.connection(bind_arguments={"mapper": mapper}))
+        sync_database_tenant(session.connection(bind_arguments={"mapper": mapper}))
     for obj in list(session.new) + list(session.dirty):
         if not getattr(obj, "__tenant_scoped__", False):
             continue
@@ -161,7 +161,7 @@ def _set_config(connection, tenant_id: int | None) -> None:
     connection.info["saas_tenant"] = tenant_id
 
 
-def _sync_database_tenant(connection) -> None:
+def sync_database_tenant(connection) -> None:
     """The tenant may change inside a transaction (a lazy load between commit and switch):
     re-tell PostgreSQL before the statement runs."""
     if connection.dialect.name == "postgresql":

@@ -76,6 +76,38 @@ class EncryptedRow:
         return session_subject_key(_session_of(self), self.tenant_id, subject_id, generation)[1]
 
 
+# A row reads and writes all its fields with the same key: look it up once per row, not once per field
+# (the look-up cost more than the AES). Forgotten when the row's key changes (rotation).
+_WRITE_KEY = "_saas_write_key"
+_READ_KEYS = "_saas_read_keys"
+
+
+def _write_key(row):
+    """(kind, generation, cipher, keyring) the row's values are written with."""
+    found = row.__dict__.get(_WRITE_KEY)
+    if found is None:
+        found = row.__dict__[_WRITE_KEY] = (*row.encryption_key(), keyring())
+    return found
+
+
+def _read_cipher(row, blob: bytes):
+    """The cipher for the key a stored value names in its header."""
+    key_id = box.header_of(blob)
+    ciphers = row.__dict__.get(_READ_KEYS)
+    if ciphers is None:
+        ciphers = row.__dict__[_READ_KEYS] = {}
+    cipher = ciphers.get(key_id)
+    if cipher is None:
+        cipher = ciphers[key_id] = row.decryption_key(*key_id)
+    return cipher
+
+
+def forget_keys(row) -> None:
+    """After a key change: the next read or write looks the key up again."""
+    row.__dict__.pop(_WRITE_KEY, None)
+    row.__dict__.pop(_READ_KEYS, None)
+
+
 def _session_of(row) -> Session:
     """The row's own session (cheap), or the current one for a row not added yet."""
     return instance_state(row).session or db.session
@@ -113,12 +145,15 @@ class EncryptedField:
         blob = getattr(obj, self.column)
         if blob is None:
             return None
-        cache = obj.__dict__.setdefault("_saas_plain", {})
-        hit = cache.get(self.name)
-        if hit is not None and hit[0] is blob:
-            return hit[1]
-        cipher = obj.decryption_key(*box.header_of(blob))
-        value = self.decode(box.open_(cipher, blob, self._aad(obj)))
+        state = obj.__dict__
+        cache = state.get("_saas_plain")
+        if cache is None:
+            cache = state["_saas_plain"] = {}
+        else:
+            hit = cache.get(self.name)
+            if hit is not None and hit[0] is blob:
+                return hit[1]
+        value = self.decode(box.open_(_read_cipher(obj, blob), blob, self._aad(obj)))
         cache[self.name] = (blob, value)
         return value
 
@@ -130,13 +165,13 @@ class EncryptedField:
             if self.index:
                 setattr(obj, self.index_column, None)
             return
-        kind, generation, cipher = obj.encryption_key()
+        kind, generation, cipher, ring = _write_key(obj)
         blob = box.seal(cipher, kind, generation, self.encode(value), self._aad(obj))
         setattr(obj, self.column, blob)
         obj.__dict__.setdefault("_saas_plain", {})[self.name] = (blob, value)
         if self.index:
             normalised = self.normalise(str(value))
-            setattr(obj, self.index_column, keyring().blind_index(obj.tenant_id, self.index, normalised))
+            setattr(obj, self.index_column, ring.blind_index(obj.tenant_id, self.index, normalised))
 
     def is_current(self, obj) -> bool:
         """Whether the stored value already uses the row's newest key."""
@@ -152,6 +187,7 @@ class EncryptedField:
             return False
         value = self.__get__(obj)
         obj.__dict__.get("_saas_plain", {}).pop(self.name, None)
+        forget_keys(obj)
         self.__set__(obj, value)
         return True
 

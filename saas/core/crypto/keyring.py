@@ -12,22 +12,26 @@ import secrets
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
+from saas.core import clock
 from saas.core.crypto import aead as box
 from saas.core.crypto import masterkey
 from saas.core.crypto.masterkey import KEY_BYTES, MasterKeyError, MasterKeyRing
 from saas.core.crypto.models import ShreddedSubject, SubjectKey, TenantKey
-from saas.core.tenancy import bypass_active, current_tenant_id
+from saas.core.tenancy import bypass_active, current_tenant_id, sync_database_tenant
 from saas.extensions import db
 
 DATA, INDEX = "data", "index"
 _PREFETCH_CHUNK = 500
 _SUBJECT_KEYS = "saas_subject_keys"        # session.info: subject id -> (tenant id, {generation: cipher})
 _LOADED_SUBJECTS = "saas_loaded_subjects"  # session.info: subjects of rows loaded, fetched together
+_PENDING_KEYS = "saas_pending_subject_keys"  # session.info: new key rows, written in one insert at flush
 _ACTIVE_VERSIONS = "saas_active_tenant_keys"
 
 
@@ -59,6 +63,7 @@ class Keyring:
         self.master = master
         self._tenant_keys: dict[tuple[int, str, int], bytes] = {}
         self._index_subkeys: dict[tuple[int, str], bytes] = {}
+        self._index_hmacs: dict[tuple[int, str], hmac.HMAC] = {}
         self._tenant_aeads: dict[tuple[int, int], AESGCM] = {}
 
     # --- master key ------------------------------------------------------------------------
@@ -158,7 +163,13 @@ class Keyring:
         return cached
 
     def blind_index(self, tenant_id: int, field: str, normalised: str) -> bytes:
-        return hmac.new(self.index_key(tenant_id, field), normalised.encode(), hashlib.sha256).digest()[:16]
+        _check_tenant(tenant_id)
+        keyed = self._index_hmacs.get((tenant_id, field))
+        if keyed is None:
+            keyed = self._index_hmacs[(tenant_id, field)] = hmac.new(self.index_key(tenant_id, field), digestmod=hashlib.sha256)
+        mac = keyed.copy()   # the keyed state is computed once; a copy costs less than a new HMAC
+        mac.update(normalised.encode())
+        return mac.digest()[:16]
 
     # --- subject keys ------------------------------------------------------------------------
     def _subject_cache(self) -> dict:
@@ -171,10 +182,13 @@ class Keyring:
             self.prefetch([subject_id])  # the older generation must stay readable
         version, tenant_cipher = self.tenant_aead(tenant_id)
         raw = secrets.token_bytes(KEY_BYTES)
-        db.session.add(SubjectKey(
-            tenant_id=tenant_id, subject_id=subject_id, generation=generation, tenant_key_version=version,
-            wrapped=box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id, generation)),
-        ))
+        # A plain row, inserted with the others of this flush in one statement: an ORM object per new
+        # subject in a second database cost more than encrypting all of its fields.
+        db.session.info.setdefault(_PENDING_KEYS, []).append({
+            "tenant_id": tenant_id, "subject_id": subject_id, "generation": generation,
+            "tenant_key_version": version, "created_at": clock.now(),
+            "wrapped": box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id, generation)),
+        })
         if generation == 1:
             cache[subject_id] = (tenant_id, {})
         cipher = AESGCM(raw)
@@ -190,6 +204,8 @@ class Keyring:
         """Load many subject keys in one query per chunk (list pages, exports, sweeps)."""
         cache = self._subject_cache()
         missing = list(dict.fromkeys(sid for sid in subject_ids if sid not in cache))
+        if missing:
+            write_pending_keys(db.session)
         for start in range(0, len(missing), _PREFETCH_CHUNK):
             chunk = missing[start:start + _PREFETCH_CHUNK]
             # Plain rows, not ORM objects: a list of thousands of subjects would otherwise double the
@@ -217,6 +233,7 @@ class Keyring:
         """Give each subject a key generation wrapped by tenant key `version` (the active one), keeping
         the older generation until the data has moved. A resumed run reuses what it made before."""
         ids = list(subject_ids)
+        write_pending_keys(db.session)
         found: dict = {}
         newest: dict = {}
         for row in db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id.in_(ids))):
@@ -234,6 +251,7 @@ class Keyring:
     def drop_old_subject_keys(self, subject_ids, version: int) -> None:
         """After the data moved: the generations wrapped by older tenant keys go."""
         ids = list(subject_ids)
+        write_pending_keys(db.session)
         db.session.execute(sa.delete(SubjectKey).where(
             SubjectKey.subject_id.in_(ids), SubjectKey.tenant_key_version < version,
         ))
@@ -243,6 +261,7 @@ class Keyring:
 
     def destroy_subject_key(self, tenant_id: int, subject_id: uuid.UUID, reason: str) -> None:
         """Crypto-shredding: the key goes, a ledger line stays (ids only)."""
+        write_pending_keys(db.session)
         db.session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
         if db.session.get(ShreddedSubject, subject_id) is None:
             db.session.add(ShreddedSubject(tenant_id=tenant_id, subject_id=subject_id, reason=reason))
@@ -267,6 +286,28 @@ def session_subject_key(session, tenant_id: int, subject_id, generation: int | N
             _check_tenant(tenant_id)
             return generation, cipher
     return keyring().subject_key(tenant_id, subject_id, generation)
+
+
+def write_pending_keys(session, *_args) -> None:
+    """Insert the key rows made since the last flush, all in one statement (before flush and commit)."""
+    rows = session.info.pop(_PENDING_KEYS, None)
+    if rows:
+        connection = session.connection(bind_arguments={"mapper": SubjectKey.__mapper__})
+        sync_database_tenant(connection)   # PostgreSQL checks the rows against the tenant (RLS)
+        connection.execute(sa.insert(SubjectKey.__table__), rows)
+
+
+def _drop_pending_keys(session, transaction) -> None:
+    """Keys made in a transaction that did not commit belong to rows that were never written."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING_KEYS, None)
+
+
+def install(session_class=Session) -> None:
+    if not event.contains(session_class, "before_flush", write_pending_keys):
+        event.listen(session_class, "before_flush", write_pending_keys)
+        event.listen(session_class, "before_commit", write_pending_keys)
+        event.listen(session_class, "after_transaction_end", _drop_pending_keys)
 
 
 def keyring() -> Keyring:
