@@ -128,7 +128,7 @@ def test_token_of_another_tenant_answers_404_and_is_audited(make_tenant, web_ten
     assert not [r for r in audit_rows(other) if r["outcome"] == "denied"]
 
 
-def test_a_member_who_left_can_no_longer_use_the_token(web_tenant, api_user, client, audit_rows):
+def test_a_member_who_left_loses_the_token_also_after_coming_back(web_tenant, api_user, client, audit_rows):
     from saas.modules.accounts import operations, queries
 
     user, token = api_user(role="agent")
@@ -136,9 +136,15 @@ def test_a_member_who_left_can_no_longer_use_the_token(web_tenant, api_user, cli
     with tenancy.tenant_context(web_tenant.id):
         operations.remove_membership(queries.membership_of(user))
         db.session.commit()
+    assert [r["action"] for r in audit_rows(web_tenant)[-2:]] == ["membership.remove", "api_token.revoke"]
     response = client.get(f"/api/v1/{web_tenant.slug}/me", headers=bearer(token))
     assert response.status_code == 401
-    assert audit_rows(web_tenant)[-1]["detail"]["reason"] == "not_a_member"
+    assert audit_rows(web_tenant)[-1]["detail"]["reason"] == "revoked"
+
+    with tenancy.tenant_context(web_tenant.id):
+        operations.add_membership(web_tenant, user, "agent")
+        db.session.commit()
+    assert client.get(f"/api/v1/{web_tenant.slug}/me", headers=bearer(token)).status_code == 401
 
 
 def test_api_needs_no_csrf_token_but_ignores_the_session_cookie(web_tenant, make_user, api_user, client, login):

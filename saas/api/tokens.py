@@ -85,6 +85,16 @@ def revoke(prefix: str) -> ApiToken:
     return row
 
 
+def revoke_all_of(user_id) -> int:
+    """Every live token of a user in this tenant (the user left it): a later return needs new tokens."""
+    rows = db.session.scalars(sa.select(ApiToken).where(
+        ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
+    for row in rows:
+        row.revoked_at = clock.now()
+        audit.record("api_token.revoke", "api_token", row.id, detail={"user_id": str(row.user_id), "why": "left"})
+    return len(rows)
+
+
 def find_by_hash(token: str) -> ApiToken | None:
     return db.session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
 

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 
+from saas.api import tokens
 from saas.core import clock
 from saas.core.crypto.fields import normalise_email
 from saas.core.tenancy import require_tenant_id, tenant_context
@@ -174,5 +175,6 @@ def remove_membership(membership: Membership) -> None:
         raise MembershipError("last_admin")
     audit.record("membership.remove", "membership", membership.id,
                  detail={"user_id": str(membership.user_id), "role": membership.role})
+    tokens.revoke_all_of(membership.user_id)
     db.session.delete(membership)
     db.session.flush()
