@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app.extensions["saas.settings"] = settings
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO if not settings.testing else logging.WARNING)
+    for chatty in ("weasyprint", "fontTools"):   # a line per PDF layout step is noise, not news
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix

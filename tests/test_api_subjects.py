@@ -14,6 +14,7 @@ from saas.extensions import db
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.subjects.models import DataSubject
 from tests.support.fixtures_api import bearer
+from tests.support.records import make_assignment
 
 PERSON = {"category": "candidate", "given_name": "Femke", "family_name": "de Vries",
           "email": "femke.devries@example.nl", "phone": "+31 6 12345678", "city": "Utrecht"}
@@ -153,8 +154,9 @@ def test_delete_crypto_shreds(web_tenant, api_user, add_subject, client):
 
 
 def test_agent_reads_but_cannot_change(web_tenant, api_user, add_subject, client, audit_rows):
-    _user, token = api_user(role="agent")
+    user, token = api_user(role="agent")
     subject_id = add_subject(web_tenant, given_name="Lees")
+    make_assignment(web_tenant, _client_org(web_tenant), agents=[user], subjects=[subject_id])
     assert client.get(_url(web_tenant, f"/{subject_id}"), headers=bearer(token)).status_code == 200
     refused = client.patch(_url(web_tenant, f"/{subject_id}"), headers=bearer(token), json={"city": "Nergens"})
     assert refused.status_code == 403 and refused.json["message"]

@@ -82,7 +82,9 @@ def test_missing_malformed_and_unknown_tokens_are_401_json(web_tenant, api_user,
     _user, token = api_user()
     url = f"/api/v1/{web_tenant.slug}/me"
     forged_tenant = "saas_" + "A" * 34 + "AAAAAA"  # well formed, names tenant id 0
+    huge_tenant = "saas_" + "A" * 34 + "D_____"   # well formed, names a tenant id beyond PostgreSQL's integer
     for headers in ({}, {"Authorization": f"Basic {token}"}, bearer("nonsense"), bearer(forged_tenant),
+                    bearer(huge_tenant),
                     bearer(token[:-1] + ("A" if token[-1] != "A" else "B"))):
         response = client.get(url, headers=headers)
         assert response.status_code == 401, headers

@@ -45,6 +45,7 @@ def _production(tmp_path, **overrides) -> Settings:
     values = dict(
         env="production", instance_path=tmp_path, secret_key="a-real-secret", master_key=masterkey.generate().serialise(),
         database_url="postgresql+psycopg://app@db/saas", redis_url="redis://redis:6379/0", smtp_url="smtp://mail:25",
+        base_url="https://privacy.example.nl",
     )
     values.update(overrides)
     return Settings.from_env(**values)

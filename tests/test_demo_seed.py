@@ -64,14 +64,18 @@ def test_categories_follow_the_plugins_of_the_tenant(demo_ctx):
     assert set(demo.categories_for(get_by_slug("leadhunter").plugins)) >= {"prospect", "applicant"}
     assert "candidate" in demo.categories_for(get_by_slug("client-ict").plugins)
     assert set(demo.categories_for(get_by_slug("kvgo").plugins)) >= {"member", "relation"}
-    assert set(demo.categories_for(get_by_slug("zest").plugins)) >= {"client_contact", "training_participant"}
+    assert set(demo.categories_for(get_by_slug("zest").plugins)) >= {"crm_contact", "training_participant"}
 
 
 def test_people_are_dutch_and_contact_dates_plausible(demo_ctx):
     _in_tenant("kantoor")
     subjects = db.session.scalars(sa.select(DataSubject)).all()
     assert all(s.email and "@" in s.email and s.family_name for s in subjects)
-    assert all(0 <= (DEMO_TODAY - s.last_contact_on).days <= demo.MAX_CONTACT_AGE_DAYS for s in subjects)
+    assert all(s.last_contact_on <= DEMO_TODAY for s in subjects)
+    current = [s for s in subjects if s.relationship_ended_on is None or s.relationship_ended_on > DEMO_TODAY]
+    assert all((DEMO_TODAY - s.last_contact_on).days <= demo.MAX_CONTACT_AGE_DAYS for s in current)
+    # A former client's last contact is no later than the end of the relationship.
+    assert all(s.last_contact_on <= s.relationship_ended_on for s in subjects if s not in current)
     assert len({s.last_contact_on for s in subjects}) > 50
     assert any(s.phone.startswith(("0", "+31", "(0")) for s in subjects)
 

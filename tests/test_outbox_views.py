@@ -11,11 +11,11 @@ from saas.modules.outbox.models import FAILED, QUEUED, OutboxMail
 from tests.support.fixtures_web import find_csrf_token
 
 
-def _queued_mail(tenant_id: int, status: str = QUEUED):
+def _queued_mail(tenant_id: int, status: str = QUEUED, template: str = "confirmation",
+                 body: str = "Beste Jan, dit is een bevestiging."):
     db.session.commit()
     tenancy.set_tenant(tenant_id)
-    mail = operations.queue_mail("jan.de.boer@example.nl", "Bevestiging", "Beste Jan, dit is een bevestiging.",
-                                 template="confirmation")
+    mail = operations.queue_mail("jan.de.boer@example.nl", "Bevestiging", body, template=template)
     mail.status = status
     mail_id = mail.id
     db.session.commit()
@@ -83,3 +83,22 @@ def test_failed_mail_can_be_queued_again(make_user, web_tenant, browser_as):
     _drop_jobs(mail_id)
     again = browser.post(f"/{web_tenant.slug}/outbox/{mail_id}/requeue", data={"csrf_token": find_csrf_token(page)})
     assert again.status_code == 400  # only a failed mail goes out again
+
+
+def test_a_signing_link_is_not_shown_once_mail_leaves_by_smtp(app, make_user, web_tenant, browser_as):
+    secret = "https://portal.example/sign/geheim-token"
+    mail_id = _queued_mail(web_tenant.id, template="agreement_invitation", body=f"Onderteken hier: {secret}")
+    user, password = make_user(role="admin")
+    browser = browser_as(user, password)
+    settings = app.extensions["saas.settings"]
+
+    # Outbox-only mode (demo): the page is how the mail is delivered, so it shows the link.
+    assert secret in browser.get(f"/{web_tenant.slug}/outbox/{mail_id}").get_data(as_text=True)
+
+    settings.smtp_url = "smtp://127.0.0.1:2525"
+    try:
+        page = browser.get(f"/{web_tenant.slug}/outbox/{mail_id}").get_data(as_text=True)
+    finally:
+        settings.smtp_url = ""
+    assert secret not in page, page[page.find("geheim") - 300:page.find("geheim") + 100]
+    assert "alleen voor de ontvanger" in page

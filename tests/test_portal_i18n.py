@@ -29,6 +29,11 @@ def _message_ids() -> set:
     return found
 
 
+def _key(value):
+    """Plural messages have several ids and strings (lists or tuples, depending on the reader)."""
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def _catalog(locale: str):
     with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po").open("rb") as f:
         return read_po(f, locale=locale)
@@ -57,6 +62,6 @@ def test_compiled_catalogs_match_their_sources(locale):
     source = _catalog(locale)
     with (TRANSLATIONS / locale / "LC_MESSAGES" / "messages.mo").open("rb") as f:
         compiled = read_mo(f)
-    expected = {m.id: m.string for m in source if m.id and m.string and not m.fuzzy}
-    actual = {m.id: m.string for m in compiled if m.id}
+    expected = {_key(m.id): _key(m.string) for m in source if m.id and m.string and not m.fuzzy}
+    actual = {_key(m.id): _key(m.string) for m in compiled if m.id}
     assert actual == expected

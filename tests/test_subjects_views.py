@@ -8,6 +8,7 @@ from saas.core.crypto.models import ShreddedSubject, SubjectKey
 from saas.extensions import db
 from saas.modules.subjects.models import DataSubject
 from tests.support.fixtures_web import find_csrf_token
+from tests.support.records import make_assignment
 
 
 def _subjects(tenant_id: int) -> list[DataSubject]:
@@ -49,7 +50,7 @@ def test_list_pages_and_filters_by_category(make_user, web_tenant, make_subject,
     first_page = sum(f"Kandidaat{n:02d}" in first for n in range(26)) + ("Lid Mulder" in first)
     second_page = sum(f"Kandidaat{n:02d}" in second for n in range(26)) + ("Lid Mulder" in second)
     assert (first_page, second_page) == (25, 2)
-    assert "Lid Mulder" in members and "Kandidaat" not in members
+    assert "Lid Mulder" in members and not any(f"Kandidaat{n:02d}" in members for n in range(26))
     assert browser.get(f"{base}?page=0").status_code == 404
     pages = [line[3]["page"] for line in audit_lines(web_tenant.id, "subject.list")]
     assert pages == [1, 2, 1]
@@ -87,9 +88,10 @@ def test_client_user_sees_only_its_own_organisation(make_user, web_tenant, make_
     assert browser.get(f"{base}/new").status_code == 404
 
 
-def test_agent_reads_but_cannot_change(make_user, web_tenant, make_subject, browser_as):
+def test_agent_reads_but_cannot_change(make_user, web_tenant, make_subject, make_client_org, browser_as):
     subject = make_subject(web_tenant, given_name="Ruben", family_name="Smit")
     user, password = make_user(role="agent")
+    make_assignment(web_tenant, make_client_org(web_tenant).id, agents=[user], subjects=[subject])
     browser = browser_as(user, password)
     base = f"/{web_tenant.slug}/subjects"
     token = _token(browser, base)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.association import rules
+from saas.plugins.definitions import ErasureException, PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -43,3 +44,13 @@ def saas_subject_categories() -> list[SubjectCategory]:
     return [
         SubjectCategory(name="member", version=1, label_nl="Lid", label_en="Member"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_erasure_exceptions() -> list[ErasureException]:
+    return list(rules.EXCEPTIONS)

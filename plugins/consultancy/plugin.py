@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.consultancy import rules
+from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -47,3 +48,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
         SubjectCategory(name="training_participant", version=1, label_nl="Cursist", label_en="Training participant"),
         SubjectCategory(name="referee", version=1, label_nl="Referent", label_en="Referee"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)

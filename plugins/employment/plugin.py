@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.employment import rules
+from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -42,3 +43,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
         SubjectCategory(name="applicant", version=1, label_nl="Sollicitant", label_en="Applicant"),
         SubjectCategory(name="employee", version=1, label_nl="Medewerker", label_en="Employee"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.fiscal import rules
+from saas.plugins.definitions import ErasureException, PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -46,3 +47,13 @@ def saas_subject_categories() -> list[SubjectCategory]:
         SubjectCategory(name="client_contact", version=1, label_nl="Contactpersoon klant", label_en="Client contact"),
         SubjectCategory(name="relation", version=1, label_nl="Relatie", label_en="Relation"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_erasure_exceptions() -> list[ErasureException]:
+    return list(rules.EXCEPTIONS)

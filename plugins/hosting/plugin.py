@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.hosting import rules
+from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -45,3 +46,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
         SubjectCategory(name="system_user", version=1, label_nl="Gebruiker van een beheerd systeem",
                         label_en="User of a managed system"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)

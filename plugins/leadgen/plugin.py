@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.leadgen import rules
+from plugins.leadgen.clauses import saas_agreement_clauses  # noqa: F401
+from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -49,3 +51,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
     return [
         SubjectCategory(name="prospect", version=1, label_nl="Prospect", label_en="Prospect"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)

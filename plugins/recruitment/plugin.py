@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from saas.plugins.definitions import PluginInfo, SubjectCategory
+from plugins.recruitment import rules
+from plugins.recruitment.clauses import saas_agreement_clauses  # noqa: F401
+from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -47,3 +49,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
     return [
         SubjectCategory(name="candidate", version=1, label_nl="Kandidaat", label_en="Candidate"),
     ]
+
+
+@hookimpl
+def saas_retention_policies() -> list[RetentionPolicy]:
+    return list(rules.POLICIES)

@@ -54,7 +54,9 @@ def tenant_id_of(token: str) -> int | None:
         raw = base64.urlsafe_b64decode(token[len(SCHEME):])
     except (binascii.Error, ValueError):
         return None
-    return int.from_bytes(raw[-4:], "big")
+    tenant_id = int.from_bytes(raw[-4:], "big")
+    # A forged id beyond PostgreSQL's integer would make the tenant look-up fail with a 500, not a 401.
+    return tenant_id if 0 < tenant_id < 2**31 else None
 
 
 def create(user: User, name: str, days: int = DEFAULT_DAYS) -> tuple[ApiToken, str]:

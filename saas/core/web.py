@@ -25,11 +25,16 @@ def external_url(endpoint: str, **values) -> str:
     if has_request_context():
         return url_for(endpoint, _external=True, **values)
     base_url = current_app.extensions["saas.settings"].base_url
+    tenant_id = tenancy.current_tenant_id()
     with current_app.test_request_context("/", base_url=base_url):
-        return url_for(endpoint, _external=True, **values)
+        url = url_for(endpoint, _external=True, **values)
+    tenancy.set_tenant(tenant_id)  # leaving that request context ran teardown_request, which resets the tenant
+    return url
 
 
 def select_locale() -> str:
+    if not has_request_context():
+        return "nl"  # a job or command: it chooses its language with flask_babel.force_locale
     chosen = session.get("locale")
     if chosen in LOCALES:
         return chosen

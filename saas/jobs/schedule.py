@@ -43,6 +43,11 @@ class PeriodicJob:
 SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("audit-verify", "sweeps", "saas.jobs.housekeeping.verify_audit_chain", "30 2 * * *", per_tenant=True),
     PeriodicJob("prune-jobs", "default", "saas.jobs.housekeeping.prune_finished", "7 * * * *", per_tenant=False),
+    PeriodicJob("retention-sweep", "sweeps", "saas.modules.retention.jobs.scheduled_sweep", "15 1 * * *", per_tenant=True),
+    PeriodicJob("agreement-reminders", "agreements", "saas.modules.agreements.jobs.send_reminders", "15 * * * *",
+                per_tenant=True),
+    PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
+                per_tenant=True),
 )
 
 

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from flask import current_app
 
-from saas.core import clock
+from saas.core import bulk, clock
 from saas.core.crypto import aead as box
 from saas.core.crypto import masterkey
 from saas.core.crypto.masterkey import KEY_BYTES, MasterKeyError, MasterKeyRing
@@ -29,6 +29,7 @@ from saas.extensions import db
 
 DATA, INDEX = "data", "index"
 _PREFETCH_CHUNK = 500
+_DESTROY_CHUNK = 5000
 _SUBJECT_KEYS = "saas_subject_keys"        # session.info: subject id -> (tenant id, {generation: cipher})
 _LOADED_SUBJECTS = "saas_loaded_subjects"  # session.info: subjects of rows loaded, fetched together
 _PENDING_KEYS = "saas_pending_subject_keys"  # session.info: new key rows, written in one insert at flush
@@ -266,6 +267,23 @@ class Keyring:
         if db.session.get(ShreddedSubject, subject_id) is None:
             db.session.add(ShreddedSubject(tenant_id=tenant_id, subject_id=subject_id, reason=reason))
         self._subject_cache().pop(subject_id, None)
+
+    def destroy_subject_keys(self, tenant_id: int, subject_ids, reason: str) -> None:
+        """`destroy_subject_key` for many subjects at once (a retention sweep's purges): a statement per
+        chunk instead of per subject. Idempotent: a subject already in the ledger keeps its first line."""
+        ids = list(dict.fromkeys(subject_ids))
+        write_pending_keys(db.session)
+        cache = self._subject_cache()
+        for start in range(0, len(ids), _DESTROY_CHUNK):
+            chunk = ids[start:start + _DESTROY_CHUNK]
+            db.session.execute(sa.delete(SubjectKey).where(bulk.id_in(SubjectKey.subject_id, chunk))
+                               .execution_options(synchronize_session=False))
+            now = clock.now()
+            bulk.insert_rows(ShreddedSubject, [
+                {"tenant_id": tenant_id, "subject_id": subject_id, "reason": reason, "shredded_at": now}
+                for subject_id in chunk], skip_existing=True)
+            for subject_id in chunk:
+                cache.pop(subject_id, None)
 
 
 _NONE: dict = {}

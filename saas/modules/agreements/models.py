@@ -59,11 +59,15 @@ class Agreement(UuidPk, TenantScoped, Timestamps, db.Model):
     # The exact PDF shown to and signed by the signers, and the sealed result (files module ids).
     document_file_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    # The HTML the document was rendered from: the sealed PDF prints the very same text.
+    document_html_file_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     sealed_file_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     sealed_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Set by the one job run that mails the sealed PDF (a conditional UPDATE): a rerun sends nothing.
+    distributed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     closed_reason: Mapped[str | None] = mapped_column(sa.String(500))   # declined / revoked reason
     reminder_days: Mapped[int] = mapped_column(sa.Integer, default=3)
     last_reminder_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -90,6 +94,9 @@ class Signer(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     name = EncryptedField()
     function = EncryptedField()
 
+    def encryption_subject_id(self):
+        return None  # tenant-level data: no subject key (there is no subject_id column)
+
 
 class SigningEvent(UuidPk, EncryptedRow, TenantScoped, db.Model):
     """The agreement's audit trail, printed into the sealed PDF: what happened, when (UTC), from where, and
@@ -110,6 +117,9 @@ class SigningEvent(UuidPk, EncryptedRow, TenantScoped, db.Model):
     ip = EncryptedField()
     user_agent = EncryptedField()
 
+    def encryption_subject_id(self):
+        return None  # tenant-level data: no subject key (there is no subject_id column)
+
 
 class SubProcessor(UuidPk, TenantScoped, Timestamps, db.Model):
     """A sub-processor under an agreement (annex). Under a general authorisation (art. 28(2)) a change is
@@ -125,3 +135,27 @@ class SubProcessor(UuidPk, TenantScoped, Timestamps, db.Model):
     objection_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     objected_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     objection_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # SHA-256 of the secret in the controller's objection link (the link itself is only in the mail).
+    objection_token_hash: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32), unique=True)
+
+
+class PublishedTemplateChanged(ValueError):
+    """A published (or retired) template version was about to change: edit a new version instead."""
+
+
+_TEMPLATE_TEXT = ("key", "language", "version", "title", "body")
+
+
+@sa.event.listens_for(AgreementTemplate, "before_update")
+def _published_templates_never_change(_mapper, _connection, template: AgreementTemplate) -> None:
+    """Agreements point at a template version and must keep printing the same text: a last line of
+    defence below `operations`, so no code path can rewrite a published version."""
+    state = sa.inspect(template)
+    status_history = state.attrs.status.load_history()
+    previous = status_history.deleted[0] if status_history.deleted else template.status
+    if previous == "draft":
+        return
+    changed = [name for name in _TEMPLATE_TEXT if state.attrs[name].load_history().has_changes()]
+    if changed:
+        raise PublishedTemplateChanged(f"template version {template.version} is {previous}; "
+                                       f"it cannot change ({', '.join(changed)})")

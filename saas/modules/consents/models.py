@@ -20,7 +20,12 @@ class ConsentRecord(UuidPk, TenantScoped, Timestamps, db.Model):
     withdrawal: a new grant is a new row, so the rows of a subject are its history."""
 
     __tablename__ = "consent_record"
-    __table_args__ = (sa.Index("ix_consent_subject_purpose", "tenant_id", "subject_id", "purpose"),)
+    __table_args__ = (
+        sa.Index("ix_consent_subject_purpose", "tenant_id", "subject_id", "purpose"),
+        # A purge deletes by subject and a request's removal nulls `request_id`: both need an index of their own.
+        sa.Index("ix_consent_subject", "subject_id"),
+        sa.Index("ix_consent_request", "request_id"),
+    )
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"))
     purpose: Mapped[str] = mapped_column(sa.String(60))
     legal_basis: Mapped[str] = mapped_column(sa.String(24))

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 
 from saas.core.web import tenant_blueprint
 from saas.modules.dashboard import queries
+from saas.modules.subjects.forms import category_label
 from saas.modules.subjects.models import CATEGORIES
 
 bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
@@ -17,9 +18,11 @@ CATEGORY_LABELS = {
 }
 
 
-@bp.app_template_filter("category_label")
-def category_label(category: str) -> str:
-    return str(CATEGORY_LABELS.get(category, category))
+@bp.app_template_filter("category_plural")
+def category_plural(category: str) -> str:
+    """Plural for the counts (a plugin's own category falls back to its singular label)."""
+    label = CATEGORY_LABELS.get(category)
+    return str(label) if label is not None else category_label(category)
 
 
 def _overview(membership) -> dict:

@@ -37,7 +37,8 @@ def seed_command(slugs, reset, subject_count):
         result = operations.seed_tenant(tenant, reset=reset, subject_count=subject_count)
         if result.seeded:
             click.echo(f"{result.slug}: {result.accounts} accounts, {result.organisations} client organisations, "
-                       f"{result.subjects} data subjects")
+                       f"{result.subjects} data subjects, {result.companies} companies, "
+                       f"{result.assignments} assignments")
         else:
             click.echo(f"{result.slug}: has demo data already (use --reset to replace it)")
     click.echo(f"Demo password of every demo account: {operations.DEMO_PASSWORD}")

@@ -1,4 +1,5 @@
-"""Demo data for the five demo tenants: realistic Dutch people made up by Faker (nl_NL).
+"""Demo data for the five demo tenants: realistic Dutch people made up by Faker (nl_NL), with lifecycle
+dates, consents, companies and assignments with call notes (`records`).
 
 The data is planned first as plain values from a seed per tenant (so it is the same on every
 machine and every run) and then written through the normal encrypted models. A tenant that already
@@ -9,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 import zlib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 import sqlalchemy as sa
 from faker import Faker
@@ -20,8 +21,16 @@ from saas.core.tenancy import tenant_context
 from saas.extensions import db
 from saas.modules.accounts import operations as accounts
 from saas.modules.accounts.models import ApiToken, Membership, User
+from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
+from saas.modules.companies.models import Company
+from saas.modules.consents.models import ConsentRecord
+from saas.modules.demo import agreements as demo_agreements
+from saas.modules.seals import pki
+from saas.modules.demo import records
+from saas.modules.demo.records import Lifecycle, PlannedAssignment, PlannedCompany
+from saas.modules.retention.operations import delete_dependent_rows
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 
@@ -47,14 +56,14 @@ PLUGIN_CATEGORIES = {
     "recruitment": ("candidate",),
     "employment": ("applicant", "employee"),
     "leadgen": ("prospect",),
-    "fiscal": ("client_contact",),
-    "association": ("member", "relation"),
-    "consultancy": ("client_contact", "training_participant"),
-    "hosting": ("client_contact",),
+    "fiscal": ("client_contact", "relation"),
+    "association": ("member",),
+    "consultancy": ("crm_contact", "training_participant"),
+    "hosting": ("hosting_contact",),
 }
 # Contacts at a client and prospects in a client's lead database belong to that client organisation.
-CLIENT_OWNED = ("client_contact", "prospect")
-RARE = {"employee": 1}
+CLIENT_OWNED = ("client_contact", "prospect", "crm_contact", "hosting_contact")
+RARE = {"employee": 1, "relation": 2}
 LEGAL_FORM_WORDS = {"stichting", "vereniging", "bv", "nv", "vof", "en", "zn", "zonen", "de", "het"}
 COMMON_WEIGHT = 4
 
@@ -64,6 +73,10 @@ JOB_TITLES = (
     "Marketingmedewerker", "Operationeel manager", "Jurist", "Data-analist", "Teamleider klantenservice",
 )
 NOTES = {
+    "crm_contact": ("Kennismaking op de netwerkborrel; NDA getekend.", "Offerte voor een verbetertraject gestuurd.",
+                    "Kort verslag: wil in het voorjaar een vervolgsessie."),
+    "hosting_contact": ("Technisch contact voor het hostingcontract.", "Storingsmelding afgehandeld.",
+                        "Contract verlengd met een jaar."),
     "client_contact": ("Kennismakingsgesprek gevoerd, offerte volgt.", "Jaarcontract besproken; terugbellen na de zomer.",
                        "Vraag over facturatie beantwoord.", "Wil graag een demo van de nieuwe dienstverlening."),
     "prospect": ("Interesse in een vervolggesprek.", "Geen behoefte op dit moment.",
@@ -96,8 +109,13 @@ class PlannedSubject:
     job_title: str | None
     city: str
     notes: str | None
-    last_contact_on: date
     client_org_index: int | None
+    lifecycle: Lifecycle
+    company_index: int | None = None
+
+    @property
+    def last_contact_on(self) -> date:
+        return self.lifecycle.last_contact_on
 
 
 @dataclass(frozen=True)
@@ -106,6 +124,8 @@ class TenantPlan:
     organisations: tuple[tuple[str, str], ...]  # (name, KvK number)
     accounts: tuple[PlannedAccount, ...]
     subjects: tuple[PlannedSubject, ...]
+    companies: tuple[PlannedCompany, ...] = ()
+    assignments: tuple[PlannedAssignment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,8 @@ class SeedResult:
     accounts: int = 0
     organisations: int = 0
     subjects: int = 0
+    companies: int = 0
+    assignments: int = 0
 
 
 # ---- planning (pure: same input, same data) ------------------------------------------------------
@@ -152,21 +174,30 @@ def plan_tenant(slug: str, plugins, today: date, subject_count: int = SUBJECTS_P
     accounts_ = tuple(
         PlannedAccount(demo_email(local, slug), fake.name(), role, org) for local, role, org in DEMO_ACCOUNTS
     )
+    leadgen = "leadgen" in (plugins or ())
+    companies = records.plan_companies(fake, today, company_domain) if leadgen else ()
     categories = categories_for(plugins)
     weights = [RARE.get(c, COMMON_WEIGHT) for c in categories]
     domains = [company_domain(name) for name, _ in organisations]
     subjects = tuple(
-        _plan_subject(fake, fake.random.choices(categories, weights)[0], today, domains)
+        _plan_subject(fake, fake.random.choices(categories, weights)[0], today, domains, companies)
         for _ in range(subject_count)
     )
-    return TenantPlan(slug, organisations, accounts_, subjects)
+    assignments = records.plan_assignments(fake.random, subjects, len(organisations), leadgen)
+    return TenantPlan(slug, organisations, accounts_, subjects, companies, assignments)
 
 
-def _plan_subject(fake: Faker, category: str, today: date, domains: list[str]) -> PlannedSubject:
+def _plan_subject(fake: Faker, category: str, today: date, domains: list[str], companies) -> PlannedSubject:
+    """A person; a prospect works at one of the tenant's companies and sits in one client's lead database."""
     given, family = fake.first_name(), fake.last_name()
     org_index = fake.random.randrange(len(domains)) if category in CLIENT_OWNED else None
-    domain = domains[org_index] if org_index is not None else fake.free_email_domain()
+    company_index = fake.random.randrange(len(companies)) if category == "prospect" and companies else None
+    if company_index is not None:
+        domain = companies[company_index].domain
+    else:
+        domain = domains[org_index] if org_index is not None else fake.free_email_domain()
     at_work = category in CLIENT_OWNED or category in ("relation", "employee")
+    last_contact = today - timedelta(days=fake.random.randrange(MAX_CONTACT_AGE_DAYS))
     return PlannedSubject(
         category=category, given_name=given, family_name=family,
         email=f"{_ascii_slug(given)}.{_ascii_slug(family)}@{domain}",
@@ -174,8 +205,9 @@ def _plan_subject(fake: Faker, category: str, today: date, domains: list[str]) -
         job_title=fake.random.choice(JOB_TITLES) if at_work else None,
         city=fake.city(),
         notes=fake.random.choice(NOTES[category]) if category in NOTES else None,
-        last_contact_on=today - timedelta(days=fake.random.randrange(MAX_CONTACT_AGE_DAYS)),
         client_org_index=org_index,
+        lifecycle=records.plan_lifecycle(fake.random, category, today, last_contact),
+        company_index=company_index,
     )
 
 
@@ -192,6 +224,9 @@ def demo_tenants(slugs=None) -> list[Tenant]:
 def seed_tenant(tenant: Tenant, *, reset: bool = False, subject_count: int = SUBJECTS_PER_TENANT) -> SeedResult:
     """Fill one tenant with demo data in one transaction; a tenant that has it already is skipped."""
     db.session.commit()
+    # The platform CA is made in its own transaction on the key store; on SQLite that must happen before
+    # this seed's transaction writes subject keys there, or the two would wait for each other.
+    pki.platform_ca_certificate()
     plan = plan_tenant(tenant.slug, tenant.plugins, clock.today(), subject_count)
     with tenant_context(tenant.id):
         try:
@@ -215,46 +250,97 @@ def has_demo_data() -> bool:
 
 def _write_plan(tenant: Tenant, plan: TenantPlan) -> SeedResult:
     organisations = [ClientOrganisation(name=name, kvk_number=kvk, active=True) for name, kvk in plan.organisations]
-    db.session.add_all(organisations)
+    companies = [Company(name=c.name, kvk_number=c.kvk_number, city=c.city, website=f"https://www.{c.domain}",
+                         last_verified_on=c.last_verified_on, needs_verification_since=c.needs_verification_since)
+                 for c in plan.companies]
+    db.session.add_all([*organisations, *companies])
     db.session.flush()
+    users = {}
     for account in plan.accounts:
         user = accounts.create_user(account.email, account.display_name, DEMO_PASSWORD, locale=tenant.locale)
         org = organisations[account.client_org_index] if account.client_org_index is not None else None
         accounts.add_membership(tenant, user, account.role, client_org_id=org.id if org else None)
-    for planned in plan.subjects:
-        db.session.add(_subject_from_plan(planned, organisations))
+        users[account.email.partition("@")[0]] = user
+    subjects = [_subject_from_plan(planned, organisations, companies) for planned in plan.subjects]
+    db.session.add_all(subjects)
     db.session.flush()
+    for planned, subject in zip(plan.subjects, subjects):
+        db.session.add_all(_consents_from_plan(planned, subject))
+    assignments = [_write_assignment(planned, organisations, subjects, users) for planned in plan.assignments]
+    db.session.flush()
+    made = demo_agreements.seed_agreements(tenant, users, assignments)
     audit.record("demo.seed", "tenant", tenant.id, detail={
         "accounts": len(plan.accounts), "organisations": len(organisations), "subjects": len(plan.subjects),
+        "companies": len(companies), "assignments": len(plan.assignments), "agreements": made,
     })
-    return SeedResult(tenant.slug, True, len(plan.accounts), len(organisations), len(plan.subjects))
+    return SeedResult(tenant.slug, True, len(plan.accounts), len(organisations), len(plan.subjects),
+                      len(companies), len(plan.assignments))
 
 
-def _subject_from_plan(planned: PlannedSubject, organisations: list[ClientOrganisation]) -> DataSubject:
+def _subject_from_plan(planned: PlannedSubject, organisations: list[ClientOrganisation],
+                       companies: list[Company]) -> DataSubject:
     org = organisations[planned.client_org_index] if planned.client_org_index is not None else None
-    subject = DataSubject(category=planned.category, source=DEMO_SOURCE, last_contact_on=planned.last_contact_on,
-                          client_org_id=org.id if org else None)
+    company = companies[planned.company_index] if planned.company_index is not None else None
+    subject = DataSubject(category=planned.category, source=DEMO_SOURCE, client_org_id=org.id if org else None,
+                          company_id=company.id if company else None, **planned.lifecycle.dates())
     subject.given_name, subject.family_name = planned.given_name, planned.family_name
     subject.email, subject.phone, subject.city = planned.email, planned.phone, planned.city
     subject.job_title, subject.notes = planned.job_title, planned.notes
     return subject
 
 
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=clock.AMSTERDAM).astimezone(timezone.utc)
+
+
+def _consents_from_plan(planned: PlannedSubject, subject: DataSubject) -> list[ConsentRecord]:
+    return [ConsentRecord(subject_id=subject.id, purpose=c.purpose, legal_basis=c.legal_basis,
+                          evidence_text=c.evidence_text, evidence_at=_noon(c.given_on), channel=c.channel,
+                          given_at=_noon(c.given_on), expires_on=c.expires_on,
+                          withdrawn_at=_noon(c.withdrawn_on) if c.withdrawn_on else None)
+            for c in planned.lifecycle.consents]
+
+
+def _write_assignment(planned: PlannedAssignment, organisations, subjects: list[DataSubject],
+                      users: dict) -> Assignment:
+    assignment = Assignment(client_org_id=organisations[planned.client_org_index].id, title=planned.title,
+                            supervisor_id=users["supervisor"].id, active=planned.active)
+    db.session.add(assignment)
+    db.session.flush()
+    db.session.add_all(AssignmentAgent(assignment_id=assignment.id, user_id=users[local].id)
+                       for local in planned.agents)
+    db.session.add_all(AssignmentSubject(assignment_id=assignment.id, subject_id=subjects[i].id)
+                       for i in planned.subject_indexes)
+    for index, text, days_ago in planned.notes:
+        note = CallNote(assignment_id=assignment.id, subject_id=subjects[index].id,
+                        author_id=users[planned.agents[0]].id, created_at=clock.now() - timedelta(days=days_ago))
+        note.body = text
+        db.session.add(note)
+    return assignment
+
+
 def remove_demo_data(tenant: Tenant, plan: TenantPlan) -> None:
-    """Undo a seed: demo subjects are crypto-shredded, demo accounts and organisations removed."""
+    """Undo a seed: demo subjects are crypto-shredded (with their consents and call notes), demo assignments,
+    companies, accounts and organisations removed."""
     subject_ids = list(db.session.scalars(sa.select(DataSubject.id).where(DataSubject.source == DEMO_SOURCE)))
     for subject_id in subject_ids:
         keyring().destroy_subject_key(tenant.id, subject_id, reason="demo-reset")
+    delete_dependent_rows(subject_ids)
     db.session.execute(sa.delete(DataSubject).where(DataSubject.source == DEMO_SOURCE))
+    org_ids = list(db.session.scalars(sa.select(ClientOrganisation.id).where(
+        ClientOrganisation.name.in_([name for name, _ in plan.organisations]))))
+    assignment_ids = list(db.session.scalars(sa.select(Assignment.id).where(Assignment.client_org_id.in_(org_ids))))
+    for model in (CallNote, AssignmentAgent, AssignmentSubject):
+        db.session.execute(sa.delete(model).where(model.assignment_id.in_(assignment_ids)))
+    db.session.execute(sa.delete(Assignment).where(Assignment.id.in_(assignment_ids)))
+    db.session.execute(sa.delete(Company).where(Company.name.in_([c.name for c in plan.companies])))
     user_ids = list(db.session.scalars(
         sa.select(User.id).where(User.email.in_([account.email for account in plan.accounts]))
     ))
     db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id.in_(user_ids)))
     db.session.execute(sa.delete(Membership).where(Membership.user_id.in_(user_ids)))
     db.session.execute(sa.delete(User).where(User.id.in_(user_ids)))
-    db.session.execute(sa.delete(ClientOrganisation).where(
-        ClientOrganisation.name.in_([name for name, _ in plan.organisations])
-    ))
+    db.session.execute(sa.delete(ClientOrganisation).where(ClientOrganisation.id.in_(org_ids)))
     audit.record("demo.reset", "tenant", tenant.id, detail={"subjects": len(subject_ids), "accounts": len(user_ids)})
     db.session.flush()
 

@@ -13,7 +13,7 @@ from saas.core.tenancy import tenant_context
 from saas.extensions import db
 from saas.jobs.queues import queue, redis
 from saas.modules.keys import operations
-from saas.modules.tenants import operations as tenants
+from saas.modules.tenants import queries as tenants
 
 keys = AppGroup("keys", help="Master key and tenant data keys: generation and rotation.")
 

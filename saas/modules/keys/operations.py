@@ -27,6 +27,7 @@ from saas.modules.audit import operations as audit
 from saas.modules.files import storage
 from saas.modules.files.models import StoredFile
 from saas.modules.keys import queries
+from saas.modules.seals import pki as seals_pki
 
 ROTATION_JOB = "saas.modules.keys.jobs.rotate_tenant_key"
 _JOB_TIMEOUT = 6 * 3600  # a large tenant; a job stopped by the timeout resumes when run again
@@ -79,6 +80,7 @@ def rotate_master(settings) -> MasterRotation:
     ring = master_ring_for_rotation(settings)
     keyring().master = ring
     rewrapped = sum(rewrap_tenant(tenant_id) for tenant_id in queries.tenant_ids())
+    seals_pki.rewrap_platform_keys()  # the platform root CA key is wrapped by the master key too
     old_ids = [key_id for key_id, _ in ring.keys[1:]]
     if not settings.master_key:
         masterkey.write_file(Path(settings.master_key_file), ring.only_active())

@@ -106,7 +106,21 @@ def build_message(mail: OutboxMail) -> EmailMessage:
     # A stable Message-ID lets receiving servers drop a duplicate should one ever slip through.
     message["Message-ID"] = f"<{mail.id}@{sender.rpartition('@')[2] or 'saas.local'}>"
     message.set_content(mail.body)
+    for attachment in mail.attachments or ():
+        _attach(message, attachment)
     return message
+
+
+def _attach(message: EmailMessage, attachment: dict) -> None:
+    """A stored file, decrypted only now; a missing or shredded file raises DecryptionError (not sent)."""
+    from saas.modules.files import queries as files
+
+    stored = files.get(uuid.UUID(attachment["file_id"]))
+    if stored is None:
+        raise DecryptionError("an attached file is gone")
+    maintype, _, subtype = stored.content_type.partition("/")
+    message.add_attachment(files.read(stored), maintype=maintype, subtype=subtype or "octet-stream",
+                           filename=attachment["filename"])
 
 
 def deliver(smtp_url: str, message: EmailMessage) -> None:

@@ -35,6 +35,8 @@ class OutboxMail(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(sa.String(80))  # an exception class, never data
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # Stored files (saas.modules.files) attached when sent: [{"file_id", "filename"}], no personal data.
+    attachments: Mapped[list] = mapped_column(sa.JSON, default=list)
 
     recipient_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     recipient_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))

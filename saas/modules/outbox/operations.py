@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Sequence
 
+from flask import current_app
 from redis.exceptions import RedisError
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -24,13 +26,28 @@ _PENDING = "saas_outbox_pending"
 log = logging.getLogger(__name__)
 
 
+# Mails that carry a personal secret (a signing link, a one-time code, a consent or objection link): once
+# mail really leaves by SMTP, the outbox page does not show their body, so an admin cannot act in the
+# recipient's place. In outbox-only mode (demo, no SMTP) the page is the delivery channel and shows them.
+SECRET_TEMPLATES = frozenset({
+    "agreement_invitation", "agreement_reminder", "agreement_code", "agreement_sub_processor_change",
+    "retention.reconsent",
+})
+
+
+def body_hidden(mail: OutboxMail) -> bool:
+    return mail.template in SECRET_TEMPLATES and bool(current_app.extensions["saas.settings"].smtp_url)
+
+
 def queue_mail(recipient: str, subject_line: str, body: str, *, template: str,
-               subject_id: uuid.UUID | None = None) -> OutboxMail:
+               subject_id: uuid.UUID | None = None, attachments: Sequence[tuple[uuid.UUID, str]] = ()) -> OutboxMail:
     """Store a mail in the current tenant's outbox and send it once this transaction commits.
 
     `template` names the kind of mail (for lists and audits; it must not hold personal data);
-    `subject_id` is the data subject the mail is about, whose key then protects it."""
-    mail = OutboxMail(subject_id=subject_id, template=template, status=QUEUED, attempts=0)
+    `subject_id` is the data subject the mail is about, whose key then protects it;
+    `attachments` are (stored file id, file name) pairs, read from encrypted storage when sent."""
+    mail = OutboxMail(subject_id=subject_id, template=template, status=QUEUED, attempts=0,
+                      attachments=[{"file_id": str(file_id), "filename": name} for file_id, name in attachments])
     mail.recipient, mail.subject_line, mail.body = recipient, subject_line, body
     db.session.add(mail)
     db.session.flush()

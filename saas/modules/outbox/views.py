@@ -41,6 +41,7 @@ def show(mail_id):
     audit.record("mail.view", "outbox_mail", mail.id, outcome="ok" if content else "failed")
     db.session.commit()
     return render_template("outbox/show.html", mail=mail, content=content, requeue_form=EmptyForm(),
+                           body_hidden=operations.body_hidden(mail),
                            can_requeue=mail.status == FAILED and content is not None)
 
 

@@ -1,15 +1,18 @@
-"""/api/v1/<tenant>/subjects: list, create, read, change and erase data subjects."""
+"""/api/v1/<tenant>/subjects: list, create, read, change, verify and erase data subjects."""
 from __future__ import annotations
 
 from flask.views import MethodView
+from flask_smorest import abort
 
 from saas.api import api_blueprint
+from saas.modules.retention import operations as retention
 from saas.modules.subjects import operations, queries
 from saas.modules.subjects.schemas import SubjectCreate, SubjectListArgs, SubjectOut, SubjectUpdate
 
 blp = api_blueprint(
     "subjects_api", __name__, "/subjects",
-    description="Data subjects of the tenant. Every read is audited; delete erases by crypto-shredding.",
+    description="Data subjects of the tenant. Every read is audited; delete erases by crypto-shredding. "
+                "Agents see only the usable subjects of their open assignments.",
 )
 
 
@@ -21,15 +24,19 @@ class Subjects(MethodView):
     def get(self, args, pagination_parameters):
         """List subjects, newest first (paging in the X-Pagination header)."""
         page = queries.list_subjects(pagination_parameters.page, pagination_parameters.page_size,
-                                     args.get("category"))
+                                     args.get("category"), needs_verification=args.get("needs_verification", False),
+                                     company_id=args.get("company_id"))
         pagination_parameters.item_count = page.total
         return page.items
 
     @blp.arguments(SubjectCreate)
     @blp.response(201, SubjectOut)
     def post(self, data):
-        """Add a subject."""
-        return operations.create_subject(data)
+        """Add a subject. A prospect on the suppression list is refused (422)."""
+        try:
+            return operations.create_subject(data)
+        except operations.SubjectRejected as exc:
+            exc.abort()
 
 
 @blp.route("/<subject_id>")
@@ -43,9 +50,39 @@ class SubjectItem(MethodView):
     @blp.response(200, SubjectOut)
     def patch(self, data, subject_id):
         """Change some fields of a subject."""
-        return operations.update_subject(queries.find_subject(subject_id, "subject.update"), data)
+        subject = queries.find_subject(subject_id, "subject.update")
+        try:
+            return operations.update_subject(subject, data)
+        except operations.SubjectRejected as exc:
+            exc.abort()
 
     @blp.response(204)
     def delete(self, subject_id):
         """Erase a subject: its key is destroyed, its row deleted."""
         operations.delete_subject(queries.find_subject(subject_id, "subject.delete"))
+
+
+@blp.route("/<subject_id>/verify")
+class SubjectVerify(MethodView):
+    @blp.response(200, SubjectOut)
+    def post(self, subject_id):
+        """Record that the record was checked today (clears its verification flag). The one way an agent
+        reaches a flagged record."""
+        subject = _subject_to_check(subject_id, "subject.verify")
+        retention.verify_record(subject)
+        return subject
+
+
+@blp.route("/<subject_id>/left-company")
+class SubjectLeftCompany(MethodView):
+    @blp.response(204)
+    def post(self, subject_id):
+        """Record that the person no longer works at the company; the retention rules act on it at once
+        (leadgen deletes the person)."""
+        retention.mark_left(_subject_to_check(subject_id, "subject.left_company"))
+
+
+def _subject_to_check(subject_id, action: str):
+    if queries.viewer().role == "client":
+        abort(404, message="not found")
+    return queries.find_subject(subject_id, action, verifying=True)

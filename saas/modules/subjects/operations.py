@@ -1,17 +1,30 @@
 """Writes of data subjects. Callers commit (the API does at the end of a successful request).
 
 Each write checks the current member's role (agents read only; a client user works only in its own
-client organisation) and leaves an audit line with ids, never the personal data itself.
+client organisation) and leaves an audit line with ids, never the personal data itself. Values are
+checked together before anything is written: a `SubjectRejected` leaves the session as it was.
 """
 from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
 
 from saas.core.crypto.keyring import keyring
 from saas.extensions import db
 from saas.modules.audit import operations as audit
+from saas.modules.retention import operations as retention
+from saas.modules.retention import suppression
 from saas.modules.subjects import queries
 from saas.modules.subjects.models import DataSubject
+from saas.modules.subjects.schemas import LIFECYCLE_DATES, Rejected, lifecycle_problems
 
 ERASURE = "erasure"
+SUPPRESSED_CATEGORY = "prospect"
+# Everything the combined checks look at, besides the lifecycle dates.
+_CHECKED = ("category", "email", "phone", "last_contact_on", "procedure_outcome", *LIFECYCLE_DATES)
+
+
+class SubjectRejected(Rejected):
+    """A subject's values break a rule."""
 
 
 def _check_client_org(action: str, data: dict, object_id=None) -> dict:
@@ -26,10 +39,33 @@ def _check_client_org(action: str, data: dict, object_id=None) -> dict:
     return {**data, "client_org_id": member.client_org_id}
 
 
+def _suppression_problems(values: dict) -> dict:
+    """A prospect who asked to be left alone may not come back (seed 004: suppressed for future
+    assignments). Checked on the blind indexes only."""
+    if values.get("category") != SUPPRESSED_CATEGORY:
+        return {}
+    if not suppression.is_suppressed(email=values.get("email"), phone=values.get("phone")):
+        return {}
+    return {"email": [_l("This person asked not to be contacted again (suppression list): "
+                         "they cannot be added as a prospect.")]}
+
+
+def check_values(values: dict, *, changed=None) -> None:
+    """Raise `SubjectRejected` for values that break a rule taken together. `changed`: the fields being
+    written now (the suppression list is consulted when the category, email or phone changes)."""
+    errors = lifecycle_problems(values)
+    if changed is None or {"category", "email", "phone"} & set(changed):
+        for name, messages in _suppression_problems(values).items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise SubjectRejected(errors)
+
+
 def create_subject(data: dict) -> DataSubject:
-    """`data` is validated by `schemas.SubjectCreate`."""
+    """`data` is validated by `schemas.SubjectCreate` (or the form)."""
     queries.require_write("subject.create")
     data = _check_client_org("subject.create", dict(data))
+    check_values(data)
     subject = DataSubject(**data)
     db.session.add(subject)
     db.session.flush()
@@ -42,6 +78,7 @@ def update_subject(subject: DataSubject, data: dict) -> DataSubject:
     queries.require_write("subject.update", subject.id)
     if "client_org_id" in data:
         data = _check_client_org("subject.update", dict(data), subject.id)
+    check_values({**{name: getattr(subject, name) for name in _CHECKED}, **data}, changed=data)
     for name, value in data.items():
         setattr(subject, name, value)
     db.session.flush()
@@ -55,6 +92,7 @@ def delete_subject(subject: DataSubject) -> None:
     queries.require_write("subject.delete", subject.id)
     subject_id, tenant_id = subject.id, subject.tenant_id
     keyring().destroy_subject_key(tenant_id, subject_id, reason=ERASURE)
+    retention.delete_dependent_rows([subject_id])  # consents, call notes, mails, files: SQLite does not cascade
     db.session.delete(subject)
     db.session.flush()
     audit.record("subject.delete", "data_subject", subject_id, detail={"crypto_shredded": True})

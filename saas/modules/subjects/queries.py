@@ -3,7 +3,8 @@
 Every read of personal data writes an audit line (ids and counts only) in the current transaction;
 the caller commits, as for writes. Who reads: `g.membership` inside a request (a request without a
 member sees nothing); outside a request (jobs, commands) the system reads the whole tenant.
-Client users see only their own client organisation's subjects.
+Need-to-know is decided in one place, `saas.modules.assignments.queries`: client users see only their
+own client organisation's subjects, agents only the usable subjects of their open assignments.
 """
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from saas.core.web import get_or_404
 from saas.core.paging import Page
 from saas.extensions import db
 from saas.modules.accounts.models import Membership
+from saas.modules.assignments import queries as need_to_know
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
+from saas.modules.companies.models import Company
 from saas.modules.subjects.models import CATEGORIES, DataSubject
 from saas.modules.tenants.models import Tenant
 from saas.plugins.manager import current_registry
@@ -37,12 +40,6 @@ def viewer() -> Membership | None:
     return membership
 
 
-def _visible_to(member: Membership | None) -> list:
-    if member is not None and member.role == "client":
-        return [DataSubject.client_org_id == member.client_org_id]
-    return []
-
-
 def refuse(action: str, object_id=None, *, status: int = 404, message: str | None = None):
     """Audit a refused access (outcome "denied") and stop the request."""
     audit.record_refusal(action, "data_subject", object_id)
@@ -55,11 +52,18 @@ def require_write(action: str, object_id=None) -> None:
         refuse(action, object_id, status=403, message="your role may read data subjects but not change them")
 
 
-def list_subjects(page: int, per_page: int, category: str | None = None) -> Page:
-    """One page of subjects, newest first; the read is audited as one line with count and page."""
-    conditions = _visible_to(viewer())
+def list_subjects(page: int, per_page: int, category: str | None = None, *, needs_verification: bool = False,
+                  company_id: uuid.UUID | None = None) -> Page:
+    """One page of subjects, newest first; the read is audited as one line with count and page.
+    `needs_verification`: only the subjects flagged for verification (an agent sees those of its
+    assignments only in this list, to verify them)."""
+    conditions = need_to_know.subject_conditions(viewer(), verifying=needs_verification)
     if category:
         conditions.append(DataSubject.category == category)
+    if needs_verification:
+        conditions.append(DataSubject.needs_verification_since.is_not(None))
+    if company_id is not None:
+        conditions.append(DataSubject.company_id == company_id)
     total = db.session.scalar(sa.select(sa.func.count(DataSubject.id)).where(*conditions))
     items = list(db.session.scalars(
         sa.select(DataSubject).where(*conditions)
@@ -72,12 +76,12 @@ def list_subjects(page: int, per_page: int, category: str | None = None) -> Page
     return Page(items, total, page, per_page)
 
 
-def find_subject(subject_id, action: str = "subject.read") -> DataSubject:
-    """The subject if the current member may see it; otherwise 404 (another client's subject is
-    audited as a refusal). Not audited as a read: the caller records what it does with it."""
+def find_subject(subject_id, action: str = "subject.read", *, verifying: bool = False) -> DataSubject:
+    """The subject if the current member may see it; otherwise 404 (a subject of the tenant this member may
+    not see is audited as a refusal). Not audited as a read: the caller records what it does with it.
+    `verifying`: for the verification page, where an agent may open a flagged subject of its assignments."""
     subject = get_or_404(DataSubject, subject_id)
-    member = viewer()
-    if member is not None and member.role == "client" and subject.client_org_id != member.client_org_id:
+    if not need_to_know.can_see_subject(viewer(), subject, verifying=verifying):
         refuse(action, subject.id)
     return subject
 
@@ -99,3 +103,17 @@ def allowed_categories() -> list[str]:
 
 def client_org_exists(org_id: uuid.UUID) -> bool:
     return db.session.get(ClientOrganisation, org_id) is not None
+
+
+def company_exists(company_id: uuid.UUID) -> bool:
+    return db.session.get(Company, company_id) is not None
+
+
+def companies() -> list[Company]:
+    """Companies a subject can work at, by name (business data: nothing to audit)."""
+    return list(db.session.scalars(sa.select(Company).order_by(Company.name, Company.id)))
+
+
+def company_name(company_id) -> str | None:
+    company = db.session.get(Company, company_id) if company_id is not None else None
+    return company.name if company is not None else None

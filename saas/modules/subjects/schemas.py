@@ -1,18 +1,49 @@
-"""Marshmallow schemas of data subjects: what the API (and forms) accept and return.
+"""Marshmallow schemas of data subjects: what the API (and forms) accept and return, and the rules on
+lifecycle dates that forms and API share.
 
 Input is checked completely before anything is written: unknown fields, a bad email or phone number,
-a category the tenant's sectors do not use, or a client organisation of another tenant are a 422.
+a category the tenant's sectors do not use, a client organisation or company of another tenant are a 422.
+Rules that need the stored record as well (an end before the start, an outcome without a closing date)
+are checked by `operations` on the merged values with `lifecycle_problems`.
 """
 from __future__ import annotations
 
 import re
 
+from flask_babel import lazy_gettext as _l
+from flask_smorest import abort as smorest_abort
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from saas.api.schemas import UtcDateTime
+from saas.core import clock
 from saas.modules.subjects import queries
+from saas.modules.subjects.models import PROCEDURE_OUTCOMES
 
 _PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ()./-]*$")
+_IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
+
+# Lifecycle dates the retention rules count from, in the order of the form.
+LIFECYCLE_DATES = ("placed_from", "placed_to", "employed_from", "employed_to", "relationship_ended_on",
+                   "procedure_closed_on", "last_verified_on", "left_company_on")
+# Dates of something that happened: never later than today.
+PAST_DATES = ("last_contact_on", "procedure_closed_on", "last_verified_on", "left_company_on")
+PERIODS = (("placed_from", "placed_to"), ("employed_from", "employed_to"))
+
+
+class Rejected(ValueError):
+    """Values that break a rule taken together; `errors` maps field names to messages (a form shows them
+    at its fields, the API answers 422 with them). Raised before anything is written."""
+
+    def __init__(self, errors: dict[str, list]):
+        super().__init__("the values break a rule: " + ", ".join(sorted(errors)))
+        self.errors = errors
+
+    def messages(self) -> dict[str, list[str]]:
+        return {name: [str(message) for message in messages] for name, messages in self.errors.items()}
+
+    def abort(self):
+        """Answer an API request: 422 in the same shape as a schema error."""
+        smorest_abort(422, errors={"json": self.messages()}, message="the request has invalid fields; see 'errors'")
 
 
 def validate_phone(value: str) -> None:
@@ -22,14 +53,58 @@ def validate_phone(value: str) -> None:
         raise ValidationError("Not a valid phone number.")
 
 
+def iban_is_valid(value: str) -> bool:
+    """The ISO 13616 shape and its mod-97 check digits (catches a mistyped digit)."""
+    compact = "".join(value.split()).upper()
+    if not _IBAN_SHAPE.match(compact):
+        return False
+    rearranged = compact[4:] + compact[:4]
+    return int("".join(str(int(ch, 36)) for ch in rearranged)) % 97 == 1
+
+
+def validate_iban(value: str) -> None:
+    if not iban_is_valid(value):
+        raise ValidationError("Not a valid IBAN.")
+
+
 def validate_category(value: str) -> None:
     allowed = queries.allowed_categories()
     if value not in allowed:
         raise ValidationError(f"Unknown category; this tenant uses: {', '.join(allowed)}.")
 
 
+def lifecycle_problems(values: dict) -> dict[str, list[str]]:
+    """Problems with a subject's dates taken together, per field (empty when all is well)."""
+    problems: dict[str, list[str]] = {}
+
+    def add(name, message):
+        problems.setdefault(name, []).append(message)
+
+    today = clock.today()
+    for name in PAST_DATES:
+        if values.get(name) is not None and values[name] > today:
+            add(name, _l("This date lies in the future."))
+    for start, end in PERIODS:
+        if values.get(end) is not None and values.get(start) is None:
+            add(start, _l("Give the start date as well."))
+        elif values.get(end) is not None and values[end] < values[start]:
+            add(end, _l("The end date lies before the start date."))
+    closed, outcome = values.get("procedure_closed_on"), values.get("procedure_outcome")
+    if outcome is not None and outcome not in PROCEDURE_OUTCOMES:
+        add("procedure_outcome", _l("Choose one of the outcomes."))
+    elif outcome is not None and closed is None:
+        add("procedure_closed_on", _l("Give the date the procedure closed."))
+    elif closed is not None and outcome is None:
+        add("procedure_outcome", _l("Give the outcome of the closed procedure."))
+    return problems
+
+
 def _text(max_length: int):
     return fields.String(allow_none=True, validate=validate.Length(max=max_length))
+
+
+def _date():
+    return fields.Date(allow_none=True)
 
 
 class SubjectUpdate(Schema):
@@ -44,13 +119,30 @@ class SubjectUpdate(Schema):
     city = _text(100)
     notes = _text(4000)
     source = _text(40)
+    address = _text(300)
+    iban = fields.String(allow_none=True, validate=validate_iban)
     client_org_id = fields.UUID(allow_none=True)
-    last_contact_on = fields.Date(allow_none=True)
+    company_id = fields.UUID(allow_none=True)
+    last_contact_on = _date()
+    placed_from = _date()
+    placed_to = _date()
+    employed_from = _date()
+    employed_to = _date()
+    relationship_ended_on = _date()
+    procedure_closed_on = _date()
+    procedure_outcome = fields.String(allow_none=True, validate=validate.OneOf(PROCEDURE_OUTCOMES))
+    last_verified_on = _date()
+    left_company_on = _date()
 
     @validates("client_org_id")
     def _known_client_org(self, value, **_kwargs) -> None:
         if value is not None and not queries.client_org_exists(value):
             raise ValidationError("Unknown client organisation.")
+
+    @validates("company_id")
+    def _known_company(self, value, **_kwargs) -> None:
+        if value is not None and not queries.company_exists(value):
+            raise ValidationError("Unknown company.")
 
 
 class SubjectCreate(SubjectUpdate):
@@ -66,6 +158,7 @@ class SubjectOut(Schema):
     id = fields.UUID()
     category = fields.String()
     client_org_id = fields.UUID(allow_none=True)
+    company_id = fields.UUID(allow_none=True)
     source = fields.String(allow_none=True)
     last_contact_on = fields.Date(allow_none=True)
     given_name = fields.String(allow_none=True)
@@ -75,9 +168,25 @@ class SubjectOut(Schema):
     job_title = fields.String(allow_none=True)
     city = fields.String(allow_none=True)
     notes = fields.String(allow_none=True)
+    address = fields.String(allow_none=True)
+    iban = fields.String(allow_none=True)
+    placed_from = fields.Date(allow_none=True)
+    placed_to = fields.Date(allow_none=True)
+    employed_from = fields.Date(allow_none=True)
+    employed_to = fields.Date(allow_none=True)
+    relationship_ended_on = fields.Date(allow_none=True)
+    procedure_closed_on = fields.Date(allow_none=True)
+    procedure_outcome = fields.String(allow_none=True)
+    last_verified_on = fields.Date(allow_none=True)
+    left_company_on = fields.Date(allow_none=True)
+    needs_verification_since = fields.Date(allow_none=True)
+    restricted_at = UtcDateTime(allow_none=True)
+    restriction_reason = fields.String(allow_none=True)
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
 
 
 class SubjectListArgs(Schema):
     category = fields.String(validate=validate_category)
+    needs_verification = fields.Boolean()
+    company_id = fields.UUID()

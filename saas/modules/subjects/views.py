@@ -1,10 +1,12 @@
-"""Data-subject pages: list, detail, create, edit and erase, within one tenant.
+"""Data-subject pages: list, detail, create, edit, verify and erase, within one tenant.
 
-Reads and writes go through `queries` and `operations`, which limit client users to their own
-client organisation and audit every read (ids only). Agents read; admins and supervisors edit;
-only admins erase.
+Reads and writes go through `queries` and `operations`, which apply need-to-know (client users see their
+own client organisation, agents the usable subjects of their open assignments) and audit every read (ids
+only). Agents read and verify; admins and supervisors edit; only admins erase.
 """
 from __future__ import annotations
+
+import uuid
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,19 +14,30 @@ from flask_babel import gettext as _
 from saas.core.web import roles_required, tenant_blueprint
 from saas.extensions import db
 from saas.modules.accounts import queries as accounts_queries
+from saas.modules.assignments import queries as need_to_know
 from saas.modules.audit import operations as audit
+from saas.modules.consents import queries as consents_queries
+from saas.modules.retention import operations as retention
 from saas.modules.subjects import operations, queries
-from saas.modules.subjects.forms import SUBJECT_FIELDS, DeleteForm, SubjectForm, category_label
+from saas.modules.subjects.forms import (
+    LIFECYCLE_FIELDS, SUBJECT_FIELDS, DeleteForm, SubjectForm, VerifyForm, add_errors, category_label, outcome_label,
+)
 
 bp = tenant_blueprint("subjects", __name__, template_folder="templates")
 
 PER_PAGE = 25
 EDITORS = ("admin", "supervisor")
+NEEDS_VERIFICATION = "needed"
 
 
 @bp.app_template_filter("category_label")
 def _category_label(category: str) -> str:
     return category_label(category)
+
+
+@bp.app_template_filter("outcome_label")
+def _outcome_label(outcome: str | None) -> str:
+    return outcome_label(outcome)
 
 
 def _page_number() -> int:
@@ -34,15 +47,30 @@ def _page_number() -> int:
     return int(page)
 
 
+def _company_filter() -> uuid.UUID | None:
+    value = request.args.get("company") or None
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        abort(404)
+
+
 @bp.get("/subjects")
 def index():
     categories = queries.allowed_categories()
     category = request.args.get("category") or None
     if category not in categories:
         category = None
-    page = queries.list_subjects(_page_number(), PER_PAGE, category)
+    needs_verification = request.args.get("verification") == NEEDS_VERIFICATION
+    company_id = _company_filter()
+    page = queries.list_subjects(_page_number(), PER_PAGE, category, needs_verification=needs_verification,
+                                 company_id=company_id)
+    company = queries.company_name(company_id)
     db.session.commit()
+    filters = {"category": category, "verification": NEEDS_VERIFICATION if needs_verification else None,
+               "company": str(company_id) if company_id else None}
     return render_template("subjects/index.html", page=page, category=category, categories=categories,
+                           needs_verification=needs_verification, filters=filters, company=company,
                            can_edit=g.membership.role in EDITORS,
                            organisations=_organisation_names() if g.membership.role != "client" else {})
 
@@ -50,15 +78,23 @@ def index():
 @bp.get("/subjects/<subject_id>")
 def show(subject_id):
     subject = queries.find_subject(subject_id, "subject.view")
-    audit.record("subject.view", "data_subject", subject.id)
+    notes = need_to_know.call_notes_of_subject(subject, g.membership)
+    audit.record("subject.view", "data_subject", subject.id, detail={"call_notes": len(notes)} if notes else None)
+    page = render_template(
+        "subjects/show.html", subject=subject, role=g.membership.role, notes=notes,
+        organisation=accounts_queries.client_organisation_name(subject.client_org_id),
+        company=queries.company_name(subject.company_id),
+        consents=consents_queries.history(subject), requests=consents_queries.requests_of(subject),
+        consent_status=consents_queries.status_of,
+        assignments=need_to_know.assignments_of_subject(subject, g.membership),
+    )
     db.session.commit()
-    return render_template("subjects/show.html", subject=subject, role=g.membership.role,
-                           organisation=accounts_queries.client_organisation_name(subject.client_org_id))
+    return page
 
 
 def _subject_form(**kwargs) -> SubjectForm:
     form = SubjectForm(**kwargs)
-    form.set_choices(queries.allowed_categories(), accounts_queries.client_organisations())
+    form.set_choices(queries.allowed_categories(), accounts_queries.client_organisations(), queries.companies())
     return form
 
 
@@ -72,7 +108,12 @@ def create():
     form = _subject_form()
     if not form.validate_on_submit():
         return _render_form(form, None)
-    subject = operations.create_subject(form.subject_data())
+    try:
+        subject = operations.create_subject(form.subject_data())
+    except operations.SubjectRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors)
+        return _render_form(form, None)
     db.session.commit()
     flash(_("The data subject was added."), "success")
     return redirect(url_for(".show", subject_id=subject.id))
@@ -83,16 +124,23 @@ def create():
 def edit(subject_id):
     subject = queries.find_subject(subject_id, "subject.update")
     if request.method == "GET":
-        form = _subject_form(obj=subject, client_org=str(subject.client_org_id or ""))
+        form = _subject_form(obj=subject, client_org=str(subject.client_org_id or ""),
+                             company=str(subject.company_id or ""))
         audit.record("subject.view", "data_subject", subject.id, detail={"purpose": "edit"})
+        page = _render_form(form, subject)
         db.session.commit()
-        return _render_form(form, subject)
+        return page
     form = _subject_form()
     if not form.validate():
         return _render_form(form, subject)
     changes = {k: v for k, v in form.subject_data().items() if getattr(subject, k) != v}
-    if changes:
-        operations.update_subject(subject, changes)
+    try:
+        if changes:
+            operations.update_subject(subject, changes)
+    except operations.SubjectRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors)
+        return _render_form(form, queries.find_subject(subject_id, "subject.update"))
     db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", subject_id=subject.id))
@@ -100,7 +148,33 @@ def edit(subject_id):
 
 def _render_form(form: SubjectForm, subject):
     status = 400 if form.is_submitted() else 200
-    return render_template("subjects/form.html", form=form, subject=subject, fields=SUBJECT_FIELDS), status
+    return render_template("subjects/form.html", form=form, subject=subject, fields=SUBJECT_FIELDS,
+                           lifecycle_fields=LIFECYCLE_FIELDS), status
+
+
+@bp.route("/subjects/<subject_id>/verify", methods=["GET", "POST"])
+def verify(subject_id):
+    """The one way an agent opens a record flagged for verification: to check it and say what it found.
+    The retention rules act on the answer (someone who left is deleted at once where the sector says so)."""
+    if g.membership.role == "client":
+        abort(404)
+    subject = queries.find_subject(subject_id, "subject.verify", verifying=True)
+    form = VerifyForm()
+    if form.validate_on_submit() and form.left_company.data:
+        retention.mark_left(subject)
+        db.session.commit()
+        flash(_("Recorded that this person left the company."), "success")
+        return redirect(url_for(".index", verification=NEEDS_VERIFICATION))
+    if form.validate_on_submit() and form.verified.data:
+        retention.verify_record(subject)
+        db.session.commit()
+        flash(_("The record is verified and can be used again."), "success")
+        return redirect(url_for(".show", subject_id=subject.id))
+    audit.record("subject.view", "data_subject", subject.id, detail={"purpose": "verify"})
+    page = render_template("subjects/verify.html", subject=subject, form=form,
+                           company=queries.company_name(subject.company_id))
+    db.session.commit()
+    return page, 400 if form.is_submitted() else 200
 
 
 @bp.route("/subjects/<subject_id>/delete", methods=["GET", "POST"])

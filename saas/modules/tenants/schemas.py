@@ -1,8 +1,9 @@
 """Validation of `tenants/<slug>.toml`: the reviewed configuration of each tenant.
 
 A file is read, checked against `TenantFileSchema` (unknown keys refused, plugins must be installed, each
-`[settings.<plugin>]` loaded by that plugin's own schema) and turned into a `TenantConfig` with a hash of
-the validated values. Every problem is reported as file, key and reason; callers validate all files
+`[settings.<plugin>]` loaded by that plugin's own schema, each `[retention."<policy>"]` override checked
+against the policies of the tenant's plugins) and turned into a `TenantConfig` with a hash of the validated
+values. Every problem is reported as file, key and reason; callers validate all files
 before writing anything.
 """
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
+import typing
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
+from saas.plugins.definitions import RecordView, RetentionPolicy
 from saas.plugins.manager import Registry
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -22,6 +26,14 @@ LOCALES = ("nl", "en")
 CONTACT_ROLES = ("dpo", "contact", "management")
 # Art. 12(3): one month. The tenant's own target may be shorter, never longer.
 MAX_RIGHTS_REQUEST_DAYS = 30
+
+
+# A retention period is given in these units (a policy's own, a plugin setting's suffix, an override's keys).
+PERIOD_UNITS = ("years", "months", "weeks", "days")
+# The dates a policy may count from: every date a RecordView carries.
+RECORD_DATES = tuple(sorted(
+    name for name, kind in typing.get_type_hints(RecordView).items() if date in (kind, *typing.get_args(kind))
+))
 
 
 class ContactSchema(Schema):
@@ -34,6 +46,21 @@ class ContactSchema(Schema):
     email = fields.Email()
     phone = fields.String(validate=validate.Length(min=1, max=40))
     address = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class RetentionOverrideSchema(Schema):
+    """`[retention."<policy name>"]`: a tenant's own period, anchor or on/off for one policy of its plugins.
+    A period given here replaces the policy's whole period (units left out count as 0)."""
+
+    class Meta:
+        unknown = RAISE
+
+    years = fields.Integer(strict=True, validate=validate.Range(min=0))
+    months = fields.Integer(strict=True, validate=validate.Range(min=0))
+    weeks = fields.Integer(strict=True, validate=validate.Range(min=0))
+    days = fields.Integer(strict=True, validate=validate.Range(min=0))
+    anchor = fields.String(validate=validate.OneOf(RECORD_DATES, error="must be a date of the record: {choices}"))
+    enabled = fields.Boolean(truthy={True}, falsy={False})
 
 
 class TenantFileSchema(Schema):
@@ -53,6 +80,7 @@ class TenantFileSchema(Schema):
         required=True, strict=True, validate=validate.Range(min=1, max=MAX_RIGHTS_REQUEST_DAYS)
     )
     settings = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    retention = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
     contact = fields.Nested(ContactSchema, required=True)
 
     def __init__(self, registry: Registry, reserved: frozenset[str] = frozenset(), **kwargs):
@@ -77,8 +105,22 @@ class TenantFileSchema(Schema):
             raise ValidationError("a plugin is listed twice")
 
     @post_load
-    def _load_plugin_settings(self, data: dict, **_kwargs) -> dict:
-        data["settings"] = self._plugin_settings(data["plugins"], data["settings"])
+    def _load_plugin_tables(self, data: dict, **_kwargs) -> dict:
+        """`[settings.*]` through each plugin's schema, then `[retention.*]` against the plugins' policies;
+        the problems of both are reported together."""
+        errors: dict[str, object] = {}
+        try:
+            data["settings"] = self._plugin_settings(data["plugins"], data["settings"])
+            settings = data["settings"]
+        except ValidationError as exc:
+            errors.update(exc.messages)
+            settings = None  # the overrides are still checked, only not against the broken settings
+        try:
+            data["retention"] = self._retention_overrides(data["plugins"], settings, data["retention"])
+        except ValidationError as exc:
+            errors.update(exc.messages)
+        if errors:
+            raise ValidationError(errors)
         return data
 
     def _plugin_settings(self, plugins: list[str], tables: dict) -> dict:
@@ -102,6 +144,80 @@ class TenantFileSchema(Schema):
         if errors:
             raise ValidationError({"settings": errors})
         return loaded
+
+    def _retention_overrides(self, plugins: list[str], settings: dict | None, tables: dict) -> dict:
+        """Each `[retention."<name>"]` table: a policy of an enabled plugin, loaded by RetentionOverrideSchema.
+        A period for a policy that takes its period from a plugin setting must use that setting's unit and
+        pass the plugin's own settings schema, so an override cannot go below a legal minimum (fiscal 7 years)
+        or break a rule between settings (flag before purge)."""
+        policies = {p.name: p for p in self.registry.of("saas_retention_policies", plugins)}
+        errors: dict[str, object] = {}
+        loaded: dict[str, dict] = {}
+        for name, table in tables.items():
+            key = f'"{name}"'  # the key as the file writes it: retention."fiscal.relation_records".years
+            if name not in policies:
+                errors[key] = [_unknown_policy(name, policies)]
+                continue
+            try:
+                loaded[name] = RetentionOverrideSchema().load(table)
+            except ValidationError as exc:
+                errors[key] = exc.messages
+                continue
+            if not loaded[name]:
+                errors[key] = [f"give at least one of {', '.join(PERIOD_UNITS)}, anchor, enabled"]
+        if settings is not None:
+            for name, problems in self._check_setting_periods(loaded, policies, settings).items():
+                errors[f'"{name}"'] = problems
+        if errors:
+            raise ValidationError({"retention": errors})
+        return loaded
+
+    def _check_setting_periods(self, overrides: dict[str, dict], policies: dict[str, RetentionPolicy],
+                               settings: dict) -> dict[str, dict]:
+        """Overrides of a period that a plugin setting holds: in that setting's unit, and loaded through the
+        plugin's settings schema together with the tenant's other such overrides."""
+        backed = {name: policies[name] for name, override in overrides.items()
+                  if policies[name].setting and any(unit in override for unit in PERIOD_UNITS)}
+        trial = {plugin: dict(values) for plugin, values in settings.items()}
+        problems: dict[str, dict] = {}
+        for name, policy in backed.items():
+            unit = setting_unit(policy.setting)
+            wrong = sorted(u for u in PERIOD_UNITS if u in overrides[name] and u != unit)
+            if wrong:
+                problems[name] = {wrong[0]: [
+                    f"the period of {name} is the setting settings.{policy.plugin}.{policy.setting}: "
+                    f"give it in {unit} only"
+                ]}
+            else:
+                trial.setdefault(policy.plugin, {})[policy.setting] = overrides[name][unit]
+        for name, policy in backed.items():
+            if name in problems:
+                continue
+            unit = setting_unit(policy.setting)
+            schema = self.registry.settings_schemas.get(policy.plugin)
+            try:
+                if schema is not None:
+                    schema().load({**trial[policy.plugin], policy.setting: overrides[name][unit]})
+            except ValidationError as exc:
+                problems[name] = {unit: [
+                    f"{message} (as settings.{policy.plugin}.{key.replace('_schema', policy.setting)})"
+                    for key, message in _flatten(exc.messages)
+                ]}
+        return problems
+
+
+def setting_unit(setting: str) -> str:
+    """`purge_after_months` -> "months": a plugin setting's suffix names the unit of the period it holds."""
+    unit = setting.rsplit("_", 1)[-1]
+    if unit not in PERIOD_UNITS:
+        raise ValueError(f"setting {setting!r} does not end in _{'/_'.join(PERIOD_UNITS)}")
+    return unit
+
+
+def _unknown_policy(name: str, policies: dict) -> str:
+    hint = " (quote a dotted name: [retention.\"plugin.rule\"])" if "." not in name else ""
+    known = ", ".join(sorted(policies)) or "none: no plugin of this tenant has retention policies"
+    return f"unknown retention policy {name!r} for this tenant's plugins{hint} (known: {known})"
 
 
 @dataclass(frozen=True)

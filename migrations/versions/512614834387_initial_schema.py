@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: a366c87e47ef
+Revision ID: 512614834387
 Revises: 
-Create Date: 2026-11-22 02:21:35.507879
+Create Date: 2026-11-22 04:14:21.078522
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'a366c87e47ef'
+revision = '512614834387'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -90,6 +90,7 @@ def upgrade_():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=80), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('recipient_enc', sa.LargeBinary(), nullable=True),
     sa.Column('recipient_bidx', sa.LargeBinary(length=16), nullable=True),
     sa.Column('subject_line_enc', sa.LargeBinary(), nullable=True),
@@ -107,6 +108,7 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_outbox_mail_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('retention_decision',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('record_kind', sa.String(length=10), nullable=False),
     sa.Column('record_id', sa.Uuid(), nullable=False),
     sa.Column('category', sa.String(length=24), nullable=False),
@@ -119,13 +121,12 @@ def upgrade_():
     sa.Column('completed', sa.Boolean(), nullable=False),
     sa.Column('reason', sa.String(length=200), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
-    sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_decision')),
     sa.UniqueConstraint('tenant_id', 'record_id', 'policy', 'due_on', name=op.f('uq_retention_decision_tenant_id_record_id_policy_due_on'))
     )
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
+        batch_op.create_index('ix_retention_decision_pending', ['tenant_id', 'id'], unique=False, postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
         batch_op.create_index('ix_retention_decision_run', ['tenant_id', 'sweep_run_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_retention_decision_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('stored_file',
     sa.Column('subject_id', sa.Uuid(), nullable=True),
@@ -226,11 +227,13 @@ def upgrade_():
     sa.Column('supersedes_id', sa.Uuid(), nullable=True),
     sa.Column('document_file_id', sa.Uuid(), nullable=True),
     sa.Column('document_sha256', sa.String(length=64), nullable=True),
+    sa.Column('document_html_file_id', sa.Uuid(), nullable=True),
     sa.Column('sealed_file_id', sa.Uuid(), nullable=True),
     sa.Column('sealed_sha256', sa.String(length=64), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('completed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('distributed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('closed_reason', sa.String(length=500), nullable=True),
     sa.Column('reminder_days', sa.Integer(), nullable=False),
     sa.Column('last_reminder_at', sa.DateTime(timezone=True), nullable=True),
@@ -407,12 +410,14 @@ def upgrade_():
     sa.Column('objection_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('objected_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('objection_reason', sa.String(length=500), nullable=True),
+    sa.Column('objection_token_hash', sa.LargeBinary(length=32), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_sub_processor_agreement_id_agreement'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sub_processor'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sub_processor')),
+    sa.UniqueConstraint('objection_token_hash', name=op.f('uq_sub_processor_objection_token_hash'))
     )
     with op.batch_alter_table('sub_processor', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sub_processor_agreement_id'), ['agreement_id'], unique=False)
@@ -565,6 +570,8 @@ def upgrade_():
     )
     with op.batch_alter_table('consent_record', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_record_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_consent_request', ['request_id'], unique=False)
+        batch_op.create_index('ix_consent_subject', ['subject_id'], unique=False)
         batch_op.create_index('ix_consent_subject_purpose', ['tenant_id', 'subject_id', 'purpose'], unique=False)
 
     # ### end Alembic commands ###
@@ -574,6 +581,8 @@ def downgrade_():
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table('consent_record', schema=None) as batch_op:
         batch_op.drop_index('ix_consent_subject_purpose')
+        batch_op.drop_index('ix_consent_subject')
+        batch_op.drop_index('ix_consent_request')
         batch_op.drop_index(batch_op.f('ix_consent_record_tenant_id'))
 
     op.drop_table('consent_record')
@@ -677,8 +686,8 @@ def downgrade_():
 
     op.drop_table('stored_file')
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_retention_decision_tenant_id'))
         batch_op.drop_index('ix_retention_decision_run')
+        batch_op.drop_index('ix_retention_decision_pending', postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
 
     op.drop_table('retention_decision')
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
@@ -702,6 +711,32 @@ def downgrade_():
 
 def upgrade_keys():
     # ### commands auto generated by Alembic - please adjust! ###
+    op.create_table('platform_certificate',
+    sa.Column('purpose', sa.String(length=20), nullable=False),
+    sa.Column('serial', sa.String(length=48), nullable=False),
+    sa.Column('certificate', sa.LargeBinary(), nullable=False),
+    sa.Column('not_after', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('master_key_id', sa.String(length=20), nullable=False),
+    sa.Column('wrapped_key', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('purpose', name=op.f('pk_platform_certificate'))
+    )
+    op.create_table('seal_certificate',
+    sa.Column('serial', sa.String(length=48), nullable=False),
+    sa.Column('subject_name', sa.String(length=200), nullable=False),
+    sa.Column('certificate', sa.LargeBinary(), nullable=False),
+    sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('not_after', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seal_certificate'))
+    )
+    with op.batch_alter_table('seal_certificate', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seal_certificate_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_seal_certificate_tenant_not_after', ['tenant_id', 'not_after'], unique=False)
+
     op.create_table('shredded_subject',
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('subject_id', sa.Uuid(), nullable=False),
@@ -748,5 +783,11 @@ def downgrade_keys():
         batch_op.drop_index(batch_op.f('ix_shredded_subject_tenant_id'))
 
     op.drop_table('shredded_subject')
+    with op.batch_alter_table('seal_certificate', schema=None) as batch_op:
+        batch_op.drop_index('ix_seal_certificate_tenant_not_after')
+        batch_op.drop_index(batch_op.f('ix_seal_certificate_tenant_id'))
+
+    op.drop_table('seal_certificate')
+    op.drop_table('platform_certificate')
     # ### end Alembic commands ###
 

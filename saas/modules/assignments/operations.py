@@ -1,0 +1,207 @@
+"""Writes of assignments, their agents, subjects and call notes. Callers commit.
+
+Who may write is decided with `queries` (the need-to-know rules): admins manage every assignment, a supervisor
+those they supervise; call notes are written by them and by the assignment's agents while it is open for them,
+on subjects they may use. Refusals are audited; values that break a rule raise `AssignmentRejected` before
+anything is written. Audit lines hold ids and counts, never a note's text.
+"""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from saas.extensions import db
+from saas.modules.accounts.models import Membership
+from saas.modules.agreements.models import Agreement
+from saas.modules.assignments import queries
+from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
+from saas.modules.audit import operations as audit
+from saas.modules.clients.models import ClientOrganisation
+from saas.modules.subjects import queries as subjects_queries
+from saas.modules.subjects.models import DataSubject
+from saas.modules.subjects.schemas import Rejected
+
+NOTE_MAX = 4000
+FIELDS = ("title", "client_org_id", "supervisor_id", "active", "starts_on", "ends_on", "agreement_id")
+
+
+class AssignmentRejected(Rejected):
+    """An assignment's values break a rule."""
+
+
+def _refuse(action: str, object_id=None) -> None:
+    subjects_queries.refuse(action, object_id, status=403, message="your role may not do this with this assignment")
+
+
+def require_manager(action: str, assignment: Assignment | None = None) -> None:
+    if not queries.can_manage(subjects_queries.viewer(), assignment):
+        _refuse(action, assignment.id if assignment is not None else None)
+
+
+def _member_role(user_id) -> str | None:
+    return db.session.scalar(sa.select(Membership.role).where(Membership.user_id == user_id))
+
+
+def _problems(values: dict) -> dict:
+    problems: dict[str, list] = {}
+    title = values.get("title")
+    if not title or len(title) > 200:
+        problems["title"] = [_l("Give a title (at most 200 characters).")]
+    org = db.session.get(ClientOrganisation, values["client_org_id"]) if values.get("client_org_id") else None
+    if org is None:
+        problems["client_org_id"] = [_l("Choose one of the client organisations.")]
+    supervisor = values.get("supervisor_id")
+    if supervisor is not None and _member_role(supervisor) not in ("supervisor", "admin"):
+        problems["supervisor_id"] = [_l("Choose a supervisor or administrator of this organisation.")]
+    agreement = db.session.get(Agreement, values["agreement_id"]) if values.get("agreement_id") else None
+    if values.get("agreement_id") and agreement is None:
+        problems["agreement_id"] = [_l("Unknown processor agreement.")]
+    elif agreement is not None and org is not None and agreement.client_org_id not in (None, org.id):
+        problems["agreement_id"] = [_l("This processor agreement is with another client organisation.")]
+    starts, ends = values.get("starts_on"), values.get("ends_on")
+    if starts is not None and ends is not None and ends < starts:
+        problems["ends_on"] = [_l("The end date lies before the start date.")]
+    return problems
+
+
+def _check(values: dict) -> None:
+    problems = _problems(values)
+    if problems:
+        raise AssignmentRejected(problems)
+
+
+def create_assignment(data: dict) -> Assignment:
+    """A new assignment; a supervisor who makes one supervises it."""
+    require_manager("assignment.create")
+    member = subjects_queries.viewer()
+    data = {"active": True, **data, "title": " ".join((data.get("title") or "").split())}
+    if member is not None and member.role == "supervisor":
+        data["supervisor_id"] = member.user_id
+    _check(data)
+    assignment = Assignment(**data)
+    db.session.add(assignment)
+    db.session.flush()
+    audit.record("assignment.create", "assignment", assignment.id,
+                 detail={"client_org_id": str(assignment.client_org_id)})
+    return assignment
+
+
+def update_assignment(assignment: Assignment, data: dict) -> Assignment:
+    require_manager("assignment.update", assignment)
+    member = subjects_queries.viewer()
+    if "title" in data:
+        data = {**data, "title": " ".join((data["title"] or "").split())}
+    supervisor = data.get("supervisor_id", assignment.supervisor_id)
+    if member is not None and member.role == "supervisor" and supervisor != member.user_id:
+        raise AssignmentRejected({"supervisor_id": [_l("Only an administrator hands an assignment to another "
+                                                        "supervisor.")]})
+    _check({**{name: getattr(assignment, name) for name in FIELDS}, **data})
+    for name, value in data.items():
+        setattr(assignment, name, value)
+    db.session.flush()
+    audit.record("assignment.update", "assignment", assignment.id, detail={"fields": sorted(data)})
+    return assignment
+
+
+def set_active(assignment: Assignment, active: bool) -> Assignment:
+    """Inactive: the agents lose access to its subjects and call notes (the notes stay for the others)."""
+    require_manager("assignment.update", assignment)
+    if assignment.active != active:
+        assignment.active = active
+        db.session.flush()
+        audit.record("assignment.activate" if active else "assignment.deactivate", "assignment", assignment.id)
+    return assignment
+
+
+def delete_assignment(assignment: Assignment) -> int:
+    """Delete the assignment with its call notes (seed 004: "deleted with the assignment"), agents and subject
+    links; the subjects themselves stay. Returns how many call notes went."""
+    require_manager("assignment.delete", assignment)
+    assignment_id = assignment.id
+    notes = db.session.execute(sa.delete(CallNote).where(CallNote.assignment_id == assignment_id)).rowcount
+    for model in (AssignmentAgent, AssignmentSubject):
+        db.session.execute(sa.delete(model).where(model.assignment_id == assignment_id))
+    db.session.delete(assignment)
+    db.session.flush()
+    audit.record("assignment.delete", "assignment", assignment_id, detail={"call_notes_deleted": notes})
+    return notes
+
+
+def add_agent(assignment: Assignment, user_id: uuid.UUID) -> AssignmentAgent:
+    require_manager("assignment.agents", assignment)
+    if _member_role(user_id) != "agent":
+        raise AssignmentRejected({"user_id": [_l("Choose an agent of this organisation.")]})
+    existing = db.session.scalar(sa.select(AssignmentAgent).where(
+        AssignmentAgent.assignment_id == assignment.id, AssignmentAgent.user_id == user_id))
+    if existing is not None:
+        return existing
+    link = AssignmentAgent(assignment_id=assignment.id, user_id=user_id)
+    db.session.add(link)
+    db.session.flush()
+    audit.record("assignment.agent_add", "assignment", assignment.id, detail={"user_id": str(user_id)})
+    return link
+
+
+def remove_agent(assignment: Assignment, user_id: uuid.UUID) -> bool:
+    require_manager("assignment.agents", assignment)
+    removed = db.session.execute(sa.delete(AssignmentAgent).where(
+        AssignmentAgent.assignment_id == assignment.id, AssignmentAgent.user_id == user_id)).rowcount
+    if removed:
+        audit.record("assignment.agent_remove", "assignment", assignment.id, detail={"user_id": str(user_id)})
+    return bool(removed)
+
+
+def add_subjects(assignment: Assignment, subject_ids) -> int:
+    """Link subjects to the assignment: only the client organisation's own subjects (or subjects of no client),
+    so one client's database never shows up in another client's assignment. Returns how many were new."""
+    require_manager("assignment.subjects", assignment)
+    wanted = list(dict.fromkeys(subject_ids))
+    found = dict(db.session.execute(
+        sa.select(DataSubject.id, DataSubject.client_org_id).where(DataSubject.id.in_(wanted))).all())
+    wrong = [sid for sid in wanted if sid not in found or found[sid] not in (None, assignment.client_org_id)]
+    if wrong:
+        raise AssignmentRejected({"subject_ids": [_l("%(count)s of these data subjects are unknown or belong to "
+                                                     "another client organisation.", count=len(wrong))]})
+    linked = queries.subject_ids_of(assignment)
+    new = [sid for sid in wanted if sid not in linked]
+    db.session.add_all(AssignmentSubject(assignment_id=assignment.id, subject_id=sid) for sid in new)
+    db.session.flush()
+    if new:
+        audit.record("assignment.subjects_add", "assignment", assignment.id, detail={"count": len(new)})
+    return len(new)
+
+
+def remove_subject(assignment: Assignment, subject_id: uuid.UUID) -> bool:
+    require_manager("assignment.subjects", assignment)
+    removed = db.session.execute(sa.delete(AssignmentSubject).where(
+        AssignmentSubject.assignment_id == assignment.id, AssignmentSubject.subject_id == subject_id)).rowcount
+    if removed:
+        audit.record("assignment.subject_remove", "assignment", assignment.id, detail={"subject_id": str(subject_id)})
+    return bool(removed)
+
+
+def add_call_note(assignment: Assignment, subject_id: uuid.UUID, body: str) -> CallNote:
+    """A note of a call with one of the assignment's subjects, encrypted with that subject's key."""
+    member = subjects_queries.viewer()
+    if not queries.can_write_call_notes(member, assignment):
+        _refuse("call_note.create", assignment.id)
+    body = (body or "").strip()
+    problems = {}
+    if not body or len(body) > NOTE_MAX:
+        problems["body"] = [_l("Write the note (at most %(max)s characters).", max=NOTE_MAX)]
+    usable = [] if member is None or member.role != "agent" else [queries.usable_by_agents()]
+    if subject_id not in queries.subject_ids_of(assignment) or db.session.scalar(
+            sa.select(DataSubject.id).where(DataSubject.id == subject_id, *usable)) is None:
+        problems["subject_id"] = [_l("Choose one of the assignment's data subjects that may be used.")]
+    if problems:
+        raise AssignmentRejected(problems)
+    note = CallNote(assignment_id=assignment.id, subject_id=subject_id,
+                    author_id=member.user_id if member is not None else None)
+    note.body = body
+    db.session.add(note)
+    db.session.flush()
+    audit.record("call_note.create", "call_note", note.id,
+                 detail={"assignment_id": str(assignment.id), "subject_id": str(subject_id)})
+    return note

@@ -1,0 +1,270 @@
+"""Assignment pages: list, detail (agents, subjects, call notes), add, edit, (de)activate and delete.
+
+Need-to-know comes from `queries`: what a member does not see is 404. Admins manage every assignment,
+supervisors those they supervise; agents write call notes on the open assignments they work on; client users
+read their own organisation's assignments and notes. Every page that shows personal data is audited.
+"""
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from saas.core.crypto.keyring import keyring
+from saas.core.web import roles_required, tenant_blueprint
+from saas.extensions import db
+from saas.modules.accounts import queries as accounts_queries
+from saas.modules.accounts.forms import EmptyForm
+from saas.modules.assignments import operations, queries
+from saas.modules.assignments.forms import AgentForm, AssignmentForm, CallNoteForm, SubjectsForm
+from saas.modules.audit import operations as audit
+from saas.modules.subjects.forms import add_errors
+from saas.modules.subjects.models import DataSubject
+
+bp = tenant_blueprint("assignments", __name__, template_folder="templates")
+
+MANAGERS = ("admin", "supervisor")
+CANDIDATES_SHOWN = 500
+
+
+@bp.get("/assignments")
+def index():
+    status = request.args.get("status")
+    active = {"active": True, "inactive": False}.get(status)
+    rows = queries.list_assignments(g.membership, active=active)
+    return render_template("assignments/index.html", rows=rows, status=status if active is not None else None,
+                           can_create=g.membership.role in MANAGERS)
+
+
+def _form(**kwargs) -> AssignmentForm:
+    form = AssignmentForm(**kwargs)
+    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role("supervisor", "admin"),
+                     queries.agreements(), choose_supervisor=g.membership.role == "admin")
+    return form
+
+
+def _render_form(form: AssignmentForm, assignment):
+    status = 400 if form.is_submitted() else 200
+    return render_template("assignments/form.html", form=form, assignment=assignment), status
+
+
+@bp.route("/assignments/new", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def create():
+    form = _form()
+    if not form.validate_on_submit():
+        return _render_form(form, None)
+    try:
+        assignment = operations.create_assignment(form.assignment_data())
+    except operations.AssignmentRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors, AssignmentForm.FIELD_NAMES)
+        return _render_form(form, None)
+    db.session.commit()
+    flash(_("The assignment was added."), "success")
+    return redirect(url_for(".show", assignment_id=assignment.id))
+
+
+@bp.route("/assignments/<assignment_id>/edit", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def edit(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "assignment.update")
+    if request.method == "GET":
+        return _render_form(_form(obj=assignment, client_org=str(assignment.client_org_id),
+                                  supervisor=str(assignment.supervisor_id or ""),
+                                  agreement=str(assignment.agreement_id or "")), assignment)
+    form = _form()
+    if not form.validate():
+        return _render_form(form, assignment)
+    changes = {k: v for k, v in form.assignment_data().items() if getattr(assignment, k) != v}
+    try:
+        if changes:
+            operations.update_assignment(assignment, changes)
+    except operations.AssignmentRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors, AssignmentForm.FIELD_NAMES)
+        return _render_form(form, queries.find_assignment(assignment_id, "assignment.update"))
+    db.session.commit()
+    flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
+    return redirect(url_for(".show", assignment_id=assignment.id))
+
+
+# ---- the detail page and what is done on it ------------------------------------------------------------
+
+def _candidates(assignment, linked: set) -> list[DataSubject]:
+    """Subjects that could be added: the client organisation's own (or of no client), not linked yet."""
+    found = list(db.session.scalars(
+        sa.select(DataSubject).where(
+            sa.or_(DataSubject.client_org_id == assignment.client_org_id, DataSubject.client_org_id.is_(None)),
+            DataSubject.id.not_in(linked) if linked else sa.true(), DataSubject.restricted_at.is_(None))
+        .order_by(DataSubject.created_at.desc(), DataSubject.id).limit(CANDIDATES_SHOWN)))
+    keyring().prefetch([subject.id for subject in found])
+    return found
+
+
+def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None, status=200):
+    member = g.membership
+    manage = queries.can_manage(member, assignment)
+    subjects = queries.subjects_of(assignment, member)
+    flagged = queries.flagged_subjects_of(assignment) if member.role == "agent" else []
+    notes = queries.call_notes(assignment, member)
+    names = {subject.id: subject.full_name for subject in subjects}
+    can_write = queries.can_write_call_notes(member, assignment)
+    if can_write:
+        note_form = note_form or CallNoteForm()
+        note_form.subject.choices = [(str(s.id), names[s.id] or _("(no name)")) for s in subjects]
+    candidates = []
+    if manage:
+        candidates = _candidates(assignment, {s.id for s in subjects} | queries.subject_ids_of(assignment))
+        subjects_form = subjects_form or SubjectsForm()
+        subjects_form.subjects.choices = [(str(s.id), f"{s.full_name or _('(no name)')} ({s.category})")
+                                          for s in candidates]
+        agent_form = agent_form or AgentForm()
+        assigned = {user.id for _link, user in queries.agents_of(assignment)}
+        agent_form.user.choices = [(str(m.user_id), u.display_name) for m, u in queries.members_with_role("agent")
+                                   if u.id not in assigned]
+    audit.record("assignment.view", "assignment", assignment.id, detail={
+        "subjects": len(subjects) + len(flagged) + len(candidates), "call_notes": len(notes)})
+    page = render_template(
+        "assignments/show.html", assignment=assignment, subjects=subjects, flagged=flagged, notes=notes,
+        names=names, agents=queries.agents_of(assignment), manage=manage, can_write=can_write,
+        note_form=note_form, subjects_form=subjects_form, agent_form=agent_form, action_form=EmptyForm(),
+        organisation=accounts_queries.client_organisation_name(assignment.client_org_id),
+        agreement_state=queries.agreement_status(assignment), agreement_required=queries.agreement_required(),
+        supervisor=queries.display_name(assignment.supervisor_id), role=member.role,
+    )
+    db.session.commit()
+    return page, status
+
+
+@bp.get("/assignments/<assignment_id>")
+def show(assignment_id):
+    return _render_show(queries.find_assignment(assignment_id, "assignment.view"))
+
+
+def _managed(assignment_id, action: str):
+    assignment = queries.find_assignment(assignment_id, action)
+    if not queries.can_manage(g.membership, assignment):
+        abort(404)
+    if not EmptyForm().validate():
+        abort(400)
+    return assignment
+
+
+@bp.post("/assignments/<assignment_id>/activate")
+@roles_required(*MANAGERS)
+def activate(assignment_id):
+    operations.set_active(_managed(assignment_id, "assignment.update"), True)
+    db.session.commit()
+    flash(_("The assignment is active: its agents can work on it."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/deactivate")
+@roles_required(*MANAGERS)
+def deactivate(assignment_id):
+    operations.set_active(_managed(assignment_id, "assignment.update"), False)
+    db.session.commit()
+    flash(_("The assignment is inactive: its agents no longer see its data."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/agents")
+@roles_required(*MANAGERS)
+def add_agent(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "assignment.agents")
+    form = AgentForm()
+    form.user.choices = [(str(m.user_id), u.display_name) for m, u in queries.members_with_role("agent")]
+    if not form.validate():
+        return _render_show(assignment, agent_form=form, status=400)
+    operations.add_agent(assignment, uuid.UUID(form.user.data))
+    db.session.commit()
+    flash(_("The agent was assigned."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/agents/<user_id>/remove")
+@roles_required(*MANAGERS)
+def remove_agent(assignment_id, user_id):
+    assignment = _managed(assignment_id, "assignment.agents")
+    if not operations.remove_agent(assignment, _uuid_or_404(user_id)):
+        abort(404)
+    db.session.commit()
+    flash(_("The agent no longer works on this assignment."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/subjects")
+@roles_required(*MANAGERS)
+def add_subjects(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "assignment.subjects")
+    form = SubjectsForm()
+    form.subjects.choices = [(str(s.id), "") for s in _candidates(assignment, queries.subject_ids_of(assignment))]
+    if not form.validate():
+        return _render_show(assignment, subjects_form=form, status=400)
+    try:
+        added = operations.add_subjects(assignment, [uuid.UUID(value) for value in form.subjects.data])
+    except operations.AssignmentRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors, {"subject_ids": "subjects"})
+        return _render_show(queries.find_assignment(assignment_id), subjects_form=form, status=400)
+    db.session.commit()
+    flash(_("%(count)s data subjects were added.", count=added), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/subjects/<subject_id>/remove")
+@roles_required(*MANAGERS)
+def remove_subject(assignment_id, subject_id):
+    assignment = _managed(assignment_id, "assignment.subjects")
+    if not operations.remove_subject(assignment, _uuid_or_404(subject_id)):
+        abort(404)
+    db.session.commit()
+    flash(_("The data subject was taken off this assignment."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/notes")
+def add_note(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "call_note.create")
+    if not queries.can_write_call_notes(g.membership, assignment):
+        abort(404)
+    form = CallNoteForm()
+    form.subject.choices = [(str(s.id), "") for s in queries.subjects_of(assignment, g.membership)]
+    if not form.validate():
+        return _render_show(assignment, note_form=form, status=400)
+    try:
+        operations.add_call_note(assignment, uuid.UUID(form.subject.data), form.body.data)
+    except operations.AssignmentRejected as exc:
+        db.session.rollback()
+        add_errors(form, exc.errors, {"subject_id": "subject"})
+        return _render_show(queries.find_assignment(assignment_id), note_form=form, status=400)
+    db.session.commit()
+    flash(_("The call note was saved."), "success")
+    return redirect(url_for(".show", assignment_id=assignment_id))
+
+
+@bp.route("/assignments/<assignment_id>/delete", methods=["GET", "POST"])
+@roles_required(*MANAGERS)
+def delete(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "assignment.delete")
+    if not queries.can_manage(g.membership, assignment):
+        abort(404)
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        status = 400 if form.is_submitted() else 200
+        return render_template("assignments/delete.html", assignment=assignment, form=form,
+                               notes=queries.call_note_count(assignment)), status
+    notes = operations.delete_assignment(assignment)
+    db.session.commit()
+    flash(_("The assignment and its %(count)s call notes were deleted.", count=notes), "success")
+    return redirect(url_for(".index"))
+
+
+def _uuid_or_404(value) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        abort(404)
