@@ -63,6 +63,22 @@ def _refused(exc: operations.Refused, endpoint: str = ".show", **values):
     return redirect(url_for(endpoint, **values))
 
 
+def _page_form(agreement: Agreement, form, form_name: str, error_field, action, done_message):
+    """A form on the agreement's page: invalid or refused, the page again with the reason at `error_field`
+    (nothing written); done, committed and back to the page with `done_message()`."""
+    if not form.validate_on_submit():
+        return _render_show(agreement, 400, **{form_name: form})
+    try:
+        action()
+    except operations.Refused as exc:
+        db.session.rollback()
+        error_field.errors = [str(exc)]
+        return _render_show(agreement, 400, **{form_name: form})
+    db.session.commit()
+    flash(done_message(), "success")
+    return redirect(url_for(".show", agreement_id=agreement.id))
+
+
 def _page_number() -> int:
     page = request.args.get("page", "1")
     if not page.isdigit() or int(page) < 1:
@@ -269,18 +285,13 @@ def _form_data(agreement: Agreement) -> dict:
 def send(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.SendForm()
-    if not form.validate_on_submit():
-        return _render_show(agreement, 400, send_form=form)
-    days = (form.valid_days.data or "").strip()
-    try:
+
+    def send_it():
+        days = (form.valid_days.data or "").strip()
         operations.request_send(agreement, int(days) if days.isdigit() else 0)
-    except operations.Refused as exc:
-        db.session.rollback()
-        form.valid_days.errors = [str(exc)]
-        return _render_show(agreement, 400, send_form=form)
-    db.session.commit()
-    flash(_("The agreement is being prepared and sent; this page shows when it is."), "success")
-    return redirect(url_for(".show", agreement_id=agreement.id))
+
+    return _page_form(agreement, form, "send_form", form.valid_days, send_it,
+                      lambda: _("The agreement is being prepared and sent; this page shows when it is."))
 
 
 @bp.post("/agreements/<agreement_id>/revoke")
@@ -288,17 +299,9 @@ def send(agreement_id):
 def revoke(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.RevokeForm()
-    if not form.validate_on_submit():
-        return _render_show(agreement, 400, revoke_form=form)
-    try:
-        operations.revoke(agreement, form.reason.data or "", current_user.id)
-    except operations.Refused as exc:
-        db.session.rollback()
-        form.reason.errors = [str(exc)]
-        return _render_show(agreement, 400, revoke_form=form)
-    db.session.commit()
-    flash(_("The agreement was revoked; its signing links no longer work."), "success")
-    return redirect(url_for(".show", agreement_id=agreement.id))
+    return _page_form(agreement, form, "revoke_form", form.reason,
+                      lambda: operations.revoke(agreement, form.reason.data or "", current_user.id),
+                      lambda: _("The agreement was revoked; its signing links no longer work."))
 
 
 @bp.route("/agreements/<agreement_id>/countersign", methods=["GET", "POST"])
@@ -351,18 +354,12 @@ def new_version(agreement_id):
 def add_sub_processor(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.SubProcessorForm()
-    if not form.validate_on_submit():
-        return _render_show(agreement, 400, sub_form=form)
-    try:
-        operations.add_sub_processor(agreement, form.name.data or "", form.country.data or "", form.purpose.data or "")
-    except operations.Refused as exc:
-        db.session.rollback()
-        form.name.errors = [str(exc)]
-        return _render_show(agreement, 400, sub_form=form)
-    db.session.commit()
-    flash(_("The sub-processor was added.") if agreement.status == "draft"
-          else _("The change was announced to the controller, who may object until the notice period ends."), "success")
-    return redirect(url_for(".show", agreement_id=agreement.id))
+    return _page_form(
+        agreement, form, "sub_form", form.name,
+        lambda: operations.add_sub_processor(agreement, form.name.data or "", form.country.data or "",
+                                             form.purpose.data or ""),
+        lambda: _("The sub-processor was added.") if agreement.status == "draft"
+        else _("The change was announced to the controller, who may object until the notice period ends."))
 
 
 @bp.post("/agreements/<agreement_id>/sub-processors/<sub_id>/remove")

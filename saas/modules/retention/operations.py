@@ -21,7 +21,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
-from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
@@ -258,9 +257,8 @@ def _suppress(pairs: list[tuple[uuid.UUID, str]]) -> None:
     for chunk in _chunks(list(reason_of)):
         rows = db.session.execute(sa.select(DataSubject.id, DataSubject.email_bidx, DataSubject.phone_bidx)
                                   .where(id_in(DataSubject.id, chunk)))
-        for subject_id, email_bidx, phone_bidx in rows:
-            suppression.suppress(SimpleNamespace(email_bidx=email_bidx, phone_bidx=phone_bidx),
-                                 reason_of[subject_id])
+        suppression.suppress_many([(email_bidx, phone_bidx, reason_of[subject_id])
+                                   for subject_id, email_bidx, phone_bidx in rows])
 
 
 def purge_ids(ids: Sequence[uuid.UUID]) -> None:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from saas.core import bulk, clock
 from saas.core.crypto.keyring import keyring
-from saas.core.tenancy import require_tenant_id
+from saas.core.tenancy import new_id, require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.retention.models import SuppressionEntry
@@ -41,17 +42,32 @@ def suppress(subject: DataSubject, reason: str) -> SuppressionEntry | None:
     email_bidx, phone_bidx = subject.email_bidx, subject.phone_bidx
     if email_bidx is None and phone_bidx is None:
         return None
-    existing = db.session.scalar(sa.select(SuppressionEntry).where(
+    suppress_many([(email_bidx, phone_bidx, reason)])
+    return db.session.scalar(sa.select(SuppressionEntry).where(
         SuppressionEntry.email_bidx.is_(None) if email_bidx is None else SuppressionEntry.email_bidx == email_bidx,
         SuppressionEntry.phone_bidx.is_(None) if phone_bidx is None else SuppressionEntry.phone_bidx == phone_bidx,
     ).limit(1))
-    if existing is not None:
-        return existing
-    entry = SuppressionEntry(email_bidx=email_bidx, phone_bidx=phone_bidx, reason=reason[:REASON_MAX])
-    db.session.add(entry)
-    db.session.flush()
-    audit.record("suppression.add", "suppression_entry", entry.id, detail={"reason": entry.reason})
-    return entry
+
+
+def suppress_many(people: list[tuple[bytes | None, bytes | None, str]]) -> int:
+    """(email index, phone index, reason) of many people at once (a sweep's batch of purged prospects): one
+    query for who is on the list already, one insert and one audit line per new entry. Returns how many."""
+    wanted = {(email, phone): reason[:REASON_MAX] for email, phone, reason in people
+              if email is not None or phone is not None}
+    if not wanted:
+        return 0
+    emails = [email for email, _ in wanted if email is not None]
+    phones = [phone for _, phone in wanted if phone is not None]
+    on_list = set(db.session.execute(sa.select(SuppressionEntry.email_bidx, SuppressionEntry.phone_bidx).where(
+        sa.or_(SuppressionEntry.email_bidx.in_(emails), SuppressionEntry.phone_bidx.in_(phones)))).tuples())
+    rows = [{"id": new_id(), "tenant_id": require_tenant_id(), "email_bidx": email, "phone_bidx": phone,
+             "reason": reason, "created_at": clock.now()}
+            for (email, phone), reason in wanted.items() if (email, phone) not in on_list]
+    bulk.insert_rows(SuppressionEntry, rows)
+    for reason in dict.fromkeys(row["reason"] for row in rows):
+        audit.record_many("suppression.add", "suppression_entry",
+                          [row["id"] for row in rows if row["reason"] == reason], detail={"reason": reason})
+    return len(rows)
 
 
 def is_suppressed(email: str | None = None, phone: str | None = None) -> bool:
