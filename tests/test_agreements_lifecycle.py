@@ -75,7 +75,7 @@ def test_a_draft_has_its_signers_encrypted_its_annex_and_a_created_event(agreeme
     assert agreement.status == "draft" and agreement.number.startswith(f"VO-{clock.today().year}-")
     other, ours = queries.counterparty_signers(agreement)[0], queries.tenant_signer(agreement)
     assert (other.name, other.email, other.function) == ("Jan Jansen", SIGNER_EMAIL, "directeur")
-    assert SIGNER_EMAIL.encode() not in other.email_enc
+    assert SIGNER_EMAIL.encode() not in other.ciphertext
     assert ours.user_id == world.admin_id and ours.email == world.admin_email
     assert [(s.name, s.country) for s in queries.sub_processors_of(agreement)] == [("Hosting B.V.", "NL")]
     assert world.events(agreement_id) == ["created"]

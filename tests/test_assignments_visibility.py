@@ -195,5 +195,5 @@ def test_agent_cannot_write_a_note_on_a_flagged_subject(make_tenant, make_user, 
     assert [note["body"] for note in listed] == ["Gebeld"]
     assert count(tenant, CallNote) == 1
     with in_tenant(tenant):
-        stored = db.session.scalar(sa.select(CallNote.body_enc))
+        stored = db.session.scalar(sa.select(CallNote.ciphertext))
     assert b"Gebeld" not in stored  # encrypted with the subject's key

@@ -102,7 +102,7 @@ def test_erased_subject_stays_unreadable_in_an_older_copy(seed_people, make_tena
     engine = sa.create_engine(copy_url)
     try:
         with Session(engine) as old_copy:
-            assert old_copy.get(DataSubject, erased_id).email_enc is not None  # the data is still there
+            assert old_copy.get(DataSubject, erased_id).ciphertext is not None  # the data is still there
             with pytest.raises(KeyMissing):
                 _ = old_copy.get(DataSubject, erased_id).email
             restored = old_copy.get(DataSubject, kept_id)

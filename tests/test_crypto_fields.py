@@ -7,6 +7,8 @@ from saas.core.crypto.fields import normalise_email
 from saas.core.crypto.keyring import KeyMissing, keyring
 from saas.extensions import db
 from saas.modules.files import operations as files
+from saas.modules.outbox.models import OutboxMail
+from saas.modules.outbox.operations import queue_mail
 from saas.modules.subjects.models import DataSubject
 from tests.support.fixtures_crypto import counting_statements
 
@@ -23,33 +25,56 @@ def test_fields_read_back_and_are_stored_encrypted(seed_people, make_tenant, fre
     stored = _reload(subject.id)
     for name, value in values.items():
         assert getattr(stored, name) == value
-        blob = getattr(stored, f"{name}_enc")
-        assert value.encode() not in blob
-        assert box.header_of(blob) == (box.KIND_SUBJECT, 1)
+        assert value.encode() not in stored.ciphertext
+    assert box.header_of(stored.ciphertext) == (box.KIND_SUBJECT, 1)
+
+
+def test_fields_are_sealed_once_per_flush_and_a_change_is_written(seed_people, make_tenant):
+    (subject, values), = seed_people(make_tenant(), 1)
+    stored = _reload(subject.id)
+    before = stored.ciphertext
+    stored.city = "Zwolle"
+    stored.notes = None
+    assert stored.ciphertext is before          # sealed at flush, not per assignment
+    again = _reload(stored.id)
+    assert again.ciphertext != before
+    assert (again.city, again.notes, again.given_name) == ("Zwolle", None, values["given_name"])
+
+
+def test_a_rolled_back_change_is_not_read_back(seed_people, make_tenant):
+    (subject, values), = seed_people(make_tenant(), 1)
+    stored = _reload(subject.id)
+    stored.city = "Zwolle"
+    db.session.rollback()
+    assert stored.city == values["city"]
 
 
 def test_ciphertext_copied_to_another_row_fails(seed_people, make_tenant):
     (first, _), (second, _) = seed_people(make_tenant(), 2)
-    second.email_enc = first.email_enc
+    second.ciphertext = first.ciphertext
     with pytest.raises(box.DecryptionError):
         _ = _reload(second.id).email
 
 
-def test_ciphertext_copied_to_another_column_fails(seed_people, make_tenant):
+def test_ciphertext_copied_to_another_table_with_the_same_key_fails(seed_people, make_tenant):
+    """A mail about a subject uses the subject's key: only the table in the associated data differs."""
     (subject, _), = seed_people(make_tenant(), 1)
-    subject.family_name_enc = subject.given_name_enc
-    stored = _reload(subject.id)
-    assert stored.given_name
+    mail = queue_mail("iemand@example.org", "Onderwerp", "Tekst", template="test", subject_id=subject.id)
+    db.session.flush()
+    mail.ciphertext = subject.ciphertext
+    mail_id = mail.id
+    db.session.commit()
+    db.session.expunge_all()
     with pytest.raises(box.DecryptionError):
-        _ = stored.family_name
+        _ = db.session.get(OutboxMail, mail_id).recipient
 
 
 def test_ciphertext_copied_to_another_tenant_fails(seed_people, make_tenant, as_tenant):
     tenant_a, tenant_b = make_tenant(), make_tenant()
     (theirs, _), = seed_people(tenant_a, 1)
-    blob = theirs.email_enc
+    blob = theirs.ciphertext
     (mine, _), = seed_people(tenant_b, 1)
-    mine.email_enc = blob
+    mine.ciphertext = blob
     with pytest.raises(box.DecryptionError):
         _ = _reload(mine.id).email
 
@@ -58,8 +83,9 @@ def test_tenant_level_value_copied_to_another_row_fails(ctx, make_tenant, as_ten
     as_tenant(make_tenant())
     first = files.save(b"a", "text/plain", "export", filename="overzicht-januari.csv")
     second = files.save(b"b", "text/plain", "export", filename="overzicht-februari.csv")
-    assert box.header_of(first.filename_enc)[0] == box.KIND_TENANT
-    second.filename_enc = first.filename_enc
+    db.session.flush()
+    assert box.header_of(first.ciphertext)[0] == box.KIND_TENANT
+    second.ciphertext = first.ciphertext
     model, first_id, second_id = type(first), first.id, second.id
     db.session.commit()
     db.session.expunge_all()
@@ -70,9 +96,9 @@ def test_tenant_level_value_copied_to_another_row_fails(ctx, make_tenant, as_ten
 
 def test_altered_ciphertext_fails(seed_people, make_tenant):
     (subject, _), = seed_people(make_tenant(), 1)
-    blob = bytearray(subject.city_enc)
+    blob = bytearray(subject.ciphertext)
     blob[-1] ^= 1
-    subject.city_enc = bytes(blob)
+    subject.ciphertext = bytes(blob)
     with pytest.raises(box.DecryptionError):
         _ = _reload(subject.id).city
 

@@ -75,7 +75,7 @@ def state(labels: dict, run: SweepRun | None = None) -> dict:
     ids = set(labels)
     return {
         "subjects": sorted(
-            (s.source, s.category, s.needs_verification_since, s.restricted_at is not None, s.email_enc is None)
+            (s.source, s.category, s.needs_verification_since, s.restricted_at is not None, s.email_bidx is None)
             for s in db.session.scalars(sa.select(DataSubject))),
         "companies": sorted((c.name, c.needs_verification_since) for c in db.session.scalars(sa.select(Company))),
         "decisions": sorted(

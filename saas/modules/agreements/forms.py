@@ -7,18 +7,19 @@ import uuid
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from saas.modules.agreements import labels, merge_fields, operations
 
-ROLE_CHOICES = [("processor", _l("We are the processor (the other party is the controller)")),
-                ("controller", _l("We are the controller (the other party is the processor)"))]
+ROLE_CHOICES = [SelectChoice("processor", _l("We are the processor (the other party is the controller)")),
+                SelectChoice("controller", _l("We are the controller (the other party is the processor)"))]
 
 
 def _merge_field(definition: merge_fields.MergeField):
     kwargs = {"description": definition.hint, "default": definition.default}
     if definition.kind == "choice":
-        return SelectField(definition.label, choices=list(definition.choices), **kwargs)
+        return SelectField(definition.label, choices=[SelectChoice(value, label) for value, label in definition.choices], **kwargs)
     if definition.kind == "text":
         return TextAreaField(definition.label, validators=[Optional(), Length(max=merge_fields.TEXT_LIMIT)],
                              render_kw={"rows": 4}, **kwargs)
@@ -62,11 +63,12 @@ class AgreementForm(FlaskForm):
 
     def set_choices(self, templates, admins, organisations, assignments) -> None:
         self.template_id.choices = [
-            (str(t.id), f"{t.title} ({labels.LANGUAGE_LABELS.get(t.language, t.language)}, v{t.version})")
+            SelectChoice(str(t.id), f"{t.title} ({labels.LANGUAGE_LABELS.get(t.language, t.language)}, v{t.version})")
             for t in templates]
-        self.countersigner_id.choices = [(str(u.id), u.display_name) for u in admins]
-        self.client_org_id.choices = [("", _l("None"))] + [(str(o.id), o.name) for o in organisations]
-        self.assignment_id.choices = [("", _l("None"))] + [(str(a.id), a.title) for a in assignments]
+        self.countersigner_id.choices = [SelectChoice(str(u.id), u.display_name) for u in admins]
+        none = [SelectChoice("", _l("None"))]
+        self.client_org_id.choices = none + [SelectChoice(str(o.id), o.name) for o in organisations]
+        self.assignment_id.choices = none + [SelectChoice(str(a.id), a.title) for a in assignments]
 
     def to_input(self) -> operations.AgreementInput:
         days = (self.reminder_days.data or "").strip()

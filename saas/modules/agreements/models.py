@@ -86,10 +86,7 @@ class Signer(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="invited")  # invited | viewed | signed | declined
     signed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     authority_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    email_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     email_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
-    name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    function_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     email = EncryptedField(index="email", normalise=normalise_email)
     name = EncryptedField()
     function = EncryptedField()
@@ -112,8 +109,6 @@ class SigningEvent(UuidPk, EncryptedRow, TenantScoped, db.Model):
     at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)   # ids and reasons, no personal data
-    ip_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    user_agent_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     ip = EncryptedField()
     user_agent = EncryptedField()
 

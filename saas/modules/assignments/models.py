@@ -54,7 +54,6 @@ class CallNote(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     assignment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("assignment.id", ondelete="CASCADE"))
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id"))
-    body_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     body = EncryptedField()
 
     def encryption_subject_id(self):

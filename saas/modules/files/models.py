@@ -23,5 +23,4 @@ class StoredFile(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     key_kind: Mapped[str] = mapped_column(sa.String(1))  # s (subject key) | t (tenant key)
     key_generation: Mapped[int] = mapped_column(sa.Integer)
-    filename_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     filename = EncryptedField()

@@ -76,7 +76,7 @@ def rotate_command(slug: str, wait: bool):
     if job.get_status() != JobStatus.FINISHED:
         raise click.ClickException(f"job {job.id} ended as {job.get_status()}")
     result = job.return_value()
-    click.echo(f"{job.id}: {result['subjects']} subject(s), {result['values']} value(s), "
+    click.echo(f"{job.id}: {result['subjects']} subject(s), {result['rows']} row(s) re-encrypted, "
                f"{result['files']} file(s) re-encrypted; finished: {result['finished']}.")
 
 

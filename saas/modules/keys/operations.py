@@ -16,7 +16,8 @@ from rq.job import Job, JobStatus
 
 from saas import jobs
 from saas.core.crypto import masterkey
-from saas.core.crypto.fields import encrypted_fields, encrypted_models, subject_link
+from saas.core.crypto import fields
+from saas.core.crypto.fields import encrypted_models, subject_link
 from saas.core.crypto.keyring import DATA, keyring
 from saas.core.crypto.masterkey import MasterKeyRing
 from saas.core.tenancy import tenant_context
@@ -125,7 +126,7 @@ def enqueue_rotation(tenant_id: int, version: int) -> Job:
 class TenantRotation:
     version: int
     subjects: int = 0
-    values: int = 0
+    rows: int = 0      # rows whose encrypted fields were written again under the new key
     files: int = 0
     done: int = 0  # subjects, tenant-level rows and tenant files moved (the unit of progress)
     batches: int = 0
@@ -149,10 +150,6 @@ def reencrypt_tenant(tenant_id: int, version: int, batch_size: int = 500,
     return report
 
 
-def _reencrypt_row(row) -> int:
-    return sum(f.reencrypt(row) for f in encrypted_fields(type(row)))
-
-
 def _subject_batches(tenant_id, version, batch_size, report):
     while subject_ids := queries.subjects_behind(version, batch_size):
         _rotate_subjects(tenant_id, subject_ids, version, report)
@@ -167,7 +164,7 @@ def _rotate_subjects(tenant_id: int, subject_ids: list, version: int, report: Te
     db.session.commit()  # 1. old and new generation both stored
     for model in encrypted_models():
         for row in db.session.scalars(sa.select(model).where(subject_link(model).in_(subject_ids))):
-            report.values += _reencrypt_row(row)
+            report.rows += fields.reencrypt(row)
             if isinstance(row, StoredFile):
                 report.files += storage.reencrypt(row)
     db.session.commit()  # 2. every value and file of these subjects under the new generation
@@ -180,7 +177,7 @@ def _tenant_value_batches(tenant_id, version, batch_size, report):
     for model in encrypted_models():
         after = None
         while rows := queries.rows_with_old_tenant_values(model, version, after, batch_size):
-            report.values += sum(_reencrypt_row(row) for row in rows)
+            report.rows += sum(fields.reencrypt(row) for row in rows)
             after = rows[-1].id
             report.done += len(rows)
             db.session.commit()

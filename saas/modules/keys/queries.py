@@ -4,7 +4,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from saas.core.crypto import aead as box
-from saas.core.crypto.fields import encrypted_fields, encrypted_models
+from saas.core.crypto.fields import encrypted_models
 from saas.core.crypto.keyring import DATA
 from saas.core.crypto.models import SubjectKey, TenantKey
 from saas.extensions import db
@@ -49,13 +49,9 @@ def _old_tenant_value(column, version: int):
     return sa.and_(head(2) == _TENANT_PREFIX, head(6) != box.header(box.KIND_TENANT, version))
 
 
-def _any_old_tenant_value(model, version: int):
-    return sa.or_(*(_old_tenant_value(getattr(model, field.column), version) for field in encrypted_fields(model)))
-
-
 def rows_with_old_tenant_values(model, version: int, after, limit: int) -> list:
     """Rows of `model` holding a value under an older tenant key, in id order after `after`."""
-    query = sa.select(model).where(_any_old_tenant_value(model, version)).order_by(model.id).limit(limit)
+    query = sa.select(model).where(_old_tenant_value(model.ciphertext, version)).order_by(model.id).limit(limit)
     if after is not None:
         query = query.where(model.id > after)
     return list(db.session.scalars(query))
@@ -63,7 +59,7 @@ def rows_with_old_tenant_values(model, version: int, after, limit: int) -> list:
 
 def count_old_tenant_values(version: int) -> int:
     return sum(
-        db.session.scalar(sa.select(sa.func.count()).select_from(model).where(_any_old_tenant_value(model, version)))
+        db.session.scalar(sa.select(sa.func.count()).select_from(model).where(_old_tenant_value(model.ciphertext, version)))
         for model in encrypted_models()
     )
 

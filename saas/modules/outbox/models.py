@@ -38,10 +38,7 @@ class OutboxMail(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     # Stored files (saas.modules.files) attached when sent: [{"file_id", "filename"}], no personal data.
     attachments: Mapped[list] = mapped_column(sa.JSON, default=list)
 
-    recipient_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     recipient_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
-    subject_line_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    body_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
 
     recipient = EncryptedField(index="email", normalise=normalise_email)
     subject_line = EncryptedField()

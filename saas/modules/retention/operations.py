@@ -225,19 +225,19 @@ def _restrict(items: list[tuple[RecordView, Decision]]) -> None:
 def restrict_ids(ids: Sequence[uuid.UUID], kept: frozenset[str], reason: str | None) -> None:
     """Erase every encrypted field (and blind index) of these subjects but `kept`, and the rows that
     name them (consents, call notes, mails, assignment links) unless a kept name is their table's; the
-    subject key stays, for the kept fields."""
-    values = {"restricted_at": clock.now(), "restriction_reason": (reason or "")[:200] or None,
-              "needs_verification_since": None}
-    for encrypted in encrypted_fields(DataSubject):
-        if encrypted.name not in kept:
-            values[encrypted.column] = None
-            if encrypted.index:
-                values[encrypted.index_column] = None
+    subject key stays, for the kept fields. The fields share one ciphertext per row, so each row is
+    read and sealed again with only the kept ones."""
+    erased = [field.name for field in encrypted_fields(DataSubject) if field.name not in kept]
     for chunk in _chunks(list(ids)):
-        db.session.execute(sa.update(DataSubject).where(id_in(DataSubject.id, chunk)).values(**values)
-                           .execution_options(synchronize_session=False))
+        keyring().prefetch(chunk)
+        for subject in db.session.scalars(sa.select(DataSubject).where(id_in(DataSubject.id, chunk))):
+            for name in erased:
+                setattr(subject, name, None)
+            subject.restricted_at = clock.now()
+            subject.restriction_reason = (reason or "")[:200] or None
+            subject.needs_verification_since = None
+        db.session.flush()
         delete_dependent_rows(chunk, keep=kept)
-    _forget(DataSubject, ids)
 
 
 # --- purge -------------------------------------------------------------------------------------------

@@ -58,8 +58,9 @@ def suppress_many(people: list[tuple[bytes | None, bytes | None, str]]) -> int:
         return 0
     emails = [email for email, _ in wanted if email is not None]
     phones = [phone for _, phone in wanted if phone is not None]
-    on_list = set(db.session.execute(sa.select(SuppressionEntry.email_bidx, SuppressionEntry.phone_bidx).where(
-        sa.or_(SuppressionEntry.email_bidx.in_(emails), SuppressionEntry.phone_bidx.in_(phones)))).tuples())
+    on_list = {tuple(row) for row in db.session.execute(
+        sa.select(SuppressionEntry.email_bidx, SuppressionEntry.phone_bidx).where(
+            sa.or_(SuppressionEntry.email_bidx.in_(emails), SuppressionEntry.phone_bidx.in_(phones))))}
     rows = [{"id": new_id(), "tenant_id": require_tenant_id(), "email_bidx": email, "phone_bidx": phone,
              "reason": reason, "created_at": clock.now()}
             for (email, phone), reason in wanted.items() if (email, phone) not in on_list]

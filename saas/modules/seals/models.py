@@ -45,7 +45,6 @@ class SealCertificate(UuidPk, EncryptedRow, TenantScoped, db.Model):
     certificate: Mapped[bytes] = mapped_column(sa.LargeBinary)     # DER
     not_before: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     not_after: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    private_key_enc: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
     private_key = EncryptedField()                                  # PKCS#8 PEM, tenant data key
 

@@ -50,17 +50,8 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     restricted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     restriction_reason: Mapped[str | None] = mapped_column(sa.String(200))
 
-    given_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    family_name_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    email_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     email_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
-    phone_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
     phone_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
-    job_title_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    city_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    notes_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)
-    address_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)   # billing address (fiscal)
-    iban_enc: Mapped[bytes | None] = mapped_column(sa.LargeBinary)      # billing account (fiscal)
 
     given_name = EncryptedField()
     family_name = EncryptedField()
@@ -69,8 +60,8 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     job_title = EncryptedField()
     city = EncryptedField()
     notes = EncryptedField()
-    address = EncryptedField()
-    iban = EncryptedField()
+    address = EncryptedField()      # billing address (fiscal)
+    iban = EncryptedField()         # billing account (fiscal)
 
     def _after_identity(self) -> None:
         keyring().new_subject_key(self.tenant_id, self.id)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 512614834387
+Revision ID: 1702e5014ad8
 Revises: 
-Create Date: 2026-11-22 04:14:21.078522
+Create Date: 2026-11-22 05:42:47.237002
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '512614834387'
+revision = '1702e5014ad8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -91,11 +91,9 @@ def upgrade_():
     sa.Column('last_error', sa.String(length=80), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attachments', sa.JSON(), nullable=False),
-    sa.Column('recipient_enc', sa.LargeBinary(), nullable=True),
     sa.Column('recipient_bidx', sa.LargeBinary(length=16), nullable=True),
-    sa.Column('subject_line_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('body_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -136,8 +134,8 @@ def upgrade_():
     sa.Column('sha256', sa.String(length=64), nullable=False),
     sa.Column('key_kind', sa.String(length=1), nullable=False),
     sa.Column('key_generation', sa.Integer(), nullable=False),
-    sa.Column('filename_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -319,11 +317,9 @@ def upgrade_():
     sa.Column('status', sa.String(length=12), nullable=False),
     sa.Column('signed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('authority_confirmed', sa.Boolean(), nullable=False),
-    sa.Column('email_enc', sa.LargeBinary(), nullable=True),
     sa.Column('email_bidx', sa.LargeBinary(length=16), nullable=True),
-    sa.Column('name_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('function_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -373,18 +369,10 @@ def upgrade_():
     sa.Column('needs_verification_since', sa.Date(), nullable=True),
     sa.Column('restricted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('restriction_reason', sa.String(length=200), nullable=True),
-    sa.Column('given_name_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('family_name_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('email_enc', sa.LargeBinary(), nullable=True),
     sa.Column('email_bidx', sa.LargeBinary(length=16), nullable=True),
-    sa.Column('phone_enc', sa.LargeBinary(), nullable=True),
     sa.Column('phone_bidx', sa.LargeBinary(length=16), nullable=True),
-    sa.Column('job_title_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('city_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('notes_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('address_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('iban_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -431,9 +419,8 @@ def upgrade_():
     sa.Column('at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('document_sha256', sa.String(length=64), nullable=True),
     sa.Column('detail', sa.JSON(), nullable=False),
-    sa.Column('ip_enc', sa.LargeBinary(), nullable=True),
-    sa.Column('user_agent_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_agreement_event_agreement_id_agreement'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['signer_id'], ['agreement_signer.id'], name=op.f('fk_agreement_event_signer_id_agreement_signer'), ondelete='SET NULL'),
@@ -475,8 +462,8 @@ def upgrade_():
     sa.Column('assignment_id', sa.Uuid(), nullable=False),
     sa.Column('subject_id', sa.Uuid(), nullable=False),
     sa.Column('author_id', sa.Uuid(), nullable=True),
-    sa.Column('body_enc', sa.LargeBinary(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -727,9 +714,9 @@ def upgrade_keys():
     sa.Column('certificate', sa.LargeBinary(), nullable=False),
     sa.Column('not_before', sa.DateTime(timezone=True), nullable=False),
     sa.Column('not_after', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('private_key_enc', sa.LargeBinary(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_seal_certificate'))
     )
