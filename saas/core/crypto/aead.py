@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -22,8 +23,8 @@ class DecryptionError(RuntimeError):
     """The value cannot be read: wrong place, tampered, or its key was destroyed."""
 
 
-def place(tenant_id: int, table: str, column: str, row_id) -> bytes:
-    return f"{tenant_id}|{table}|{column}|{row_id}".encode()
+def place(tenant_id: int, table: str, column: str, row_id: uuid.UUID) -> bytes:
+    return f"{tenant_id}|{table}|{column}|{row_id.hex}".encode()   # .hex: a third of str()'s time
 
 
 def header(kind: int, generation: int) -> bytes:

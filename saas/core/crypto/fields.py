@@ -5,8 +5,8 @@
         email = EncryptedField(index="email", normalise=normalise_email)
         city = EncryptedField()
 
-Every `EncryptedField` of a row lives in the row's `ciphertext` column: a JSON object of the fields that
-have a value, encrypted with the row's key (the subject's, or the tenant's for rows of no one subject).
+Every `EncryptedField` of a row lives in the row's `ciphertext` column: a MessagePack map of the fields
+that have a value, encrypted with the row's key (the subject's, or the tenant's for rows of no one subject).
 The associated data names tenant, table, column and row, so the value fails anywhere else; inside it each
 value sits under its field name. Reading decrypts the row once; assigning changes the row's values and is
 sealed once, at flush. One value per row instead of one per field: the Python around each AES call cost
@@ -14,10 +14,10 @@ more than the AES itself (bench/README.md). An indexed field also keeps a blind 
 """
 from __future__ import annotations
 
-import json
 from itertools import chain
 from typing import Callable
 
+import msgpack
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -82,33 +82,35 @@ class EncryptedRow:
 
 
 # --- a row's values ----------------------------------------------------------------------------------
-
-_VALUES = "_saas_values"      # row.__dict__: the decrypted fields of the stored ciphertext
-_WRITE_KEY = "_saas_write_key"
-_READ_KEYS = "_saas_read_keys"
+# Kept in the row's own __dict__ as plain entries, not in an object of their own: a load of thousands of
+# rows should add as few objects as possible for the garbage collector to walk.
+_SOURCE = "_saas_source"      # the stored ciphertext the fields were read from (None: none stored)
+_FIELDS = "_saas_fields"      # {field name: text}, decrypted once per stored value
+_CHANGED = "_saas_changed"    # present when the fields differ from the stored value (sealed at flush)
 _UNLOADED = object()
 
 
-class _Values:
-    """The fields read from one stored ciphertext (None: a row without any), and whether they changed."""
-
-    __slots__ = ("blob", "fields", "changed")
-
-    def __init__(self, blob: bytes | None, fields: dict[str, str]):
-        self.blob, self.fields, self.changed = blob, fields, False
-
-
-def _values(row) -> _Values:
-    """The row's fields, decrypted once per stored value. A reloaded or expired row (a rollback, another
-    transaction's change) has a new stored value, so changes not yet flushed are dropped with it."""
+def _values(row) -> dict[str, str]:
+    """The row's fields. A reloaded or expired row (a rollback, another transaction's change) has a new
+    stored value, so changes not yet flushed are dropped with it."""
     state = row.__dict__
     blob = state.get(COLUMN, _UNLOADED)
-    if blob is _UNLOADED:   # not loaded yet, or expired: the attribute loads it (the common case skips that)
-        blob = row.ciphertext
-    found = state.get(_VALUES)
-    if found is None or found.blob is not blob:
-        found = state[_VALUES] = _Values(blob, {} if blob is None else _open(row, blob))
-    return found
+    if blob is _UNLOADED:   # a new row has none yet; a stored one not loaded (expired) loads it here
+        blob = None if instance_state(row).key is None else row.ciphertext
+    fields = state.get(_FIELDS)
+    if fields is None or state[_SOURCE] is not blob:
+        fields = state[_FIELDS] = {} if blob is None else _open(row, blob)
+        state[_SOURCE] = blob
+        state.pop(_CHANGED, None)
+    return fields
+
+
+def _mark_changed(row) -> None:
+    state = row.__dict__
+    if _CHANGED not in state:
+        state[_CHANGED] = True
+        if instance_state(row).key is not None:   # a stored row: make the flush write it
+            flag_modified(row, COLUMN)
 
 
 def _place(row) -> bytes:
@@ -116,48 +118,24 @@ def _place(row) -> bytes:
 
 
 def _open(row, blob: bytes) -> dict[str, str]:
-    return json.loads(box.open_(_read_cipher(row, blob), blob, _place(row)))
+    cipher = row.decryption_key(*box.header_of(blob))
+    return msgpack.unpackb(box.open_(cipher, blob, _place(row)))
 
 
 def seal_changes(row) -> None:
-    """Encrypt the row's changed fields into its ciphertext: once per flush, not once per field."""
-    found = row.__dict__.get(_VALUES)
-    if found is None or not found.changed:
+    """Encrypt the row's changed fields into its ciphertext, with the row's newest key: once per flush,
+    not once per field."""
+    state = row.__dict__
+    if _CHANGED not in state:
         return
+    fields = state[_FIELDS]
     blob = None
-    if found.fields:
-        kind, generation, cipher, _ = _write_key(row)
-        plaintext = json.dumps(found.fields, separators=(",", ":")).encode()
-        blob = box.seal(cipher, kind, generation, plaintext, _place(row))
+    if fields:
+        kind, generation, cipher = row.encryption_key()
+        blob = box.seal(cipher, kind, generation, msgpack.packb(fields), _place(row))
     row.ciphertext = blob
-    row.__dict__[_VALUES] = _Values(blob, found.fields)
-
-
-# A row reads and writes all its fields with the same key: look it up once per row (the look-up cost
-# more than the AES). Forgotten when the row's key changes (rotation).
-
-def _write_key(row):
-    """(kind, generation, cipher, keyring) the row's values are written with."""
-    found = row.__dict__.get(_WRITE_KEY)
-    if found is None:
-        found = row.__dict__[_WRITE_KEY] = (*row.encryption_key(), keyring())
-    return found
-
-
-def _read_cipher(row, blob: bytes):
-    """The cipher for the key a stored value names in its header."""
-    key_id = box.header_of(blob)
-    ciphers = row.__dict__.setdefault(_READ_KEYS, {})
-    cipher = ciphers.get(key_id)
-    if cipher is None:
-        cipher = ciphers[key_id] = row.decryption_key(*key_id)
-    return cipher
-
-
-def forget_keys(row) -> None:
-    """After a key change: the next read or write looks the key up again."""
-    row.__dict__.pop(_WRITE_KEY, None)
-    row.__dict__.pop(_READ_KEYS, None)
+    state[_SOURCE] = blob
+    del state[_CHANGED]
 
 
 def _session_of(row) -> Session:
@@ -200,25 +178,21 @@ class EncryptedField:
     def __get__(self, row, owner=None):
         if row is None:
             return self
-        return _values(row).fields.get(self.name)
+        return _values(row).get(self.name)
 
     def __set__(self, row, value):
         if row.tenant_id is None:
             row.tenant_id = require_tenant_id()
-        found = _values(row)
+        fields = _values(row)
         empty = value is None or value == ""
         if empty:
-            found.fields.pop(self.name, None)
+            fields.pop(self.name, None)
         else:
-            found.fields[self.name] = str(value)
-        if not found.changed:
-            found.changed = True
-            if instance_state(row).key is not None:   # a stored row: make the flush write it
-                flag_modified(row, COLUMN)
+            fields[self.name] = str(value)
+        _mark_changed(row)
         if self.index:
-            ring = _write_key(row)[3]
-            setattr(row, self.index_column,
-                    None if empty else ring.blind_index(row.tenant_id, self.index, self.normalise(str(value))))
+            setattr(row, self.index_column, None if empty else
+                    keyring().blind_index(row.tenant_id, self.index, self.normalise(str(value))))
 
 
 def is_current(row) -> bool:
@@ -231,10 +205,9 @@ def reencrypt(row) -> bool:
     """Write the row's fields again under its newest key (key rotation). True if it changed."""
     if is_current(row):
         return False
-    found = _values(row)
-    forget_keys(row)
-    found.changed = True
-    seal_changes(row)
+    _values(row)          # read with the key its header names
+    _mark_changed(row)
+    seal_changes(row)     # written with the newest
     return True
 
 

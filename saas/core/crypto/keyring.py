@@ -6,6 +6,7 @@ seen by the next request of every process. Keys are only handed out inside their
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -28,10 +29,10 @@ from saas.core.tenancy import bypass_active, current_tenant_id, sync_database_te
 from saas.extensions import db
 
 DATA, INDEX = "data", "index"
-_PREFETCH_CHUNK = 500
+_PREFETCH_CHUNK = 2000   # ids per key query: fewer round trips, still far below SQLite's variable limit
 _DESTROY_CHUNK = 5000
-_SUBJECT_KEYS = "saas_subject_keys"        # session.info: subject id -> (tenant id, {generation: cipher})
-_LOADED_SUBJECTS = "saas_loaded_subjects"  # session.info: subjects of rows loaded, fetched together
+_SUBJECT_KEYS = "saas_subject_keys"        # session.info: tenant id -> subject id (.int) -> {generation: cipher}
+_LOADED_SUBJECTS = "saas_loaded_subjects"  # session.info: subjects of rows loaded (.int -> id), fetched together
 _PENDING_KEYS = "saas_pending_subject_keys"  # session.info: new key rows, written in one insert at flush
 _ACTIVE_VERSIONS = "saas_active_tenant_keys"
 
@@ -44,8 +45,8 @@ def tenant_key_aad(tenant_id: int, purpose: str, version: int) -> bytes:
     return f"tenant-key|{tenant_id}|{purpose}|{version}".encode()
 
 
-def subject_key_aad(tenant_id: int, subject_id, generation: int) -> bytes:
-    return f"subject-key|{tenant_id}|{subject_id}|{generation}".encode()
+def subject_key_aad(tenant_id: int, subject_id: uuid.UUID, generation: int) -> bytes:
+    return f"subject-key|{tenant_id}|{subject_id.hex}|{generation}".encode()
 
 
 def _check_tenant(tenant_id: int) -> None:
@@ -56,7 +57,10 @@ def _check_tenant(tenant_id: int) -> None:
 
 def remember_loaded_subject(session, subject_id) -> None:
     """Called for every encrypted row loaded: the first key needed fetches all of them at once."""
-    session.info.setdefault(_LOADED_SUBJECTS, set()).add(subject_id)
+    loaded = session.info.get(_LOADED_SUBJECTS)
+    if loaded is None:
+        loaded = session.info[_LOADED_SUBJECTS] = {}
+    loaded[subject_id.int] = subject_id
 
 
 class Keyring:
@@ -173,13 +177,22 @@ class Keyring:
         return mac.digest()[:16]
 
     # --- subject keys ------------------------------------------------------------------------
-    def _subject_cache(self) -> dict:
-        return db.session.info.setdefault(_SUBJECT_KEYS, {})
+    def _subject_cache(self, tenant_id: int) -> dict:
+        """subject id -> {generation: cipher} of one tenant: a key is only ever found in its own tenant.
+        Keyed by the id's integer: hashing a UUID runs Python code, an int's does not, and neither the
+        ints nor the dicts of ciphers are objects the garbage collector walks, however many subjects a
+        list or a sweep loads."""
+        return db.session.info.setdefault(_SUBJECT_KEYS, {}).setdefault(tenant_id, {})
+
+    def _forget_subjects(self, subject_ids) -> None:
+        for cache in db.session.info.get(_SUBJECT_KEYS, _NONE).values():
+            for subject_id in subject_ids:
+                cache.pop(subject_id.int, None)
 
     def new_subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int = 1) -> tuple[int, AESGCM]:
         """A fresh key for a new subject (generation 1) or the next generation during a rotation."""
-        cache = self._subject_cache()
-        if generation > 1 and subject_id not in cache:
+        cache = self._subject_cache(tenant_id)
+        if generation > 1 and subject_id.int not in cache:
             self.prefetch([subject_id])  # the older generation must stay readable
         version, tenant_cipher = self.tenant_aead(tenant_id)
         raw = secrets.token_bytes(KEY_BYTES)
@@ -190,41 +203,52 @@ class Keyring:
             "tenant_key_version": version, "created_at": clock.now(),
             "wrapped": box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id, generation)),
         })
-        if generation == 1:
-            cache[subject_id] = (tenant_id, {})
         cipher = AESGCM(raw)
-        cache.setdefault(subject_id, (tenant_id, {}))[1][generation] = cipher
+        if generation == 1:
+            cache[subject_id.int] = {generation: cipher}
+        else:
+            cache.setdefault(subject_id.int, {})[generation] = cipher
         return generation, cipher
 
-    def _unwrap_subject(self, row: SubjectKey) -> AESGCM:
-        _, tenant_cipher = self.tenant_aead(row.tenant_id, row.tenant_key_version)
-        aad = subject_key_aad(row.tenant_id, row.subject_id, row.generation)
-        return AESGCM(box.unwrap(tenant_cipher, row.wrapped, aad))
+    def _unwrapper(self):
+        """Unwraps subject key rows; the tenant key each names is looked up once per call, not per row."""
+        @functools.cache
+        def tenant_cipher(tenant_id: int, version: int) -> AESGCM:
+            return self.tenant_aead(tenant_id, version)[1]
+
+        def unwrap(row) -> AESGCM:
+            aad = subject_key_aad(row.tenant_id, row.subject_id, row.generation)
+            return AESGCM(box.unwrap(tenant_cipher(row.tenant_id, row.tenant_key_version), row.wrapped, aad))
+        return unwrap
 
     def prefetch(self, subject_ids) -> None:
         """Load many subject keys in one query per chunk (list pages, exports, sweeps)."""
-        cache = self._subject_cache()
-        missing = list(dict.fromkeys(sid for sid in subject_ids if sid not in cache))
+        cache = db.session.info.get(_SUBJECT_KEYS, _NONE).get(current_tenant_id(), _NONE)
+        missing = list({sid.int: sid for sid in subject_ids if sid.int not in cache}.values())
         if missing:
             write_pending_keys(db.session)
+        unwrap = self._unwrapper()
+        caches: dict[int, dict] = {}   # tenant id -> its cache, looked up once (not per row)
         for start in range(0, len(missing), _PREFETCH_CHUNK):
             chunk = missing[start:start + _PREFETCH_CHUNK]
             # Plain rows, not ORM objects: a list of thousands of subjects would otherwise double the
             # objects the session tracks (and the time spent building them).
-            for row in db.session.execute(sa.select(*_KEY_COLUMNS).where(SubjectKey.subject_id.in_(chunk))):
-                cache.setdefault(row.subject_id, (row.tenant_id, {}))[1][row.generation] = self._unwrap_subject(row)
+            for row in db.session.execute(sa.select(*_KEY_COLUMNS).where(bulk.id_in(SubjectKey.subject_id, chunk))):
+                tenant_cache = caches.get(row.tenant_id)
+                if tenant_cache is None:
+                    tenant_cache = caches[row.tenant_id] = self._subject_cache(row.tenant_id)
+                tenant_cache.setdefault(row.subject_id.int, {})[row.generation] = unwrap(row)
 
     def subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int | None = None) -> tuple[int, AESGCM]:
         """(generation, cipher): the newest generation to write, or the one a stored value names."""
         _check_tenant(tenant_id)
-        cache = self._subject_cache()
-        entry = cache.get(subject_id)
-        if entry is None:
-            self.prefetch([subject_id, *db.session.info.pop(_LOADED_SUBJECTS, ())])
-            entry = cache.get(subject_id)
-        if entry is None or entry[0] != tenant_id or not entry[1]:
+        cache = self._subject_cache(tenant_id)
+        keys = cache.get(subject_id.int)
+        if keys is None:
+            self.prefetch([subject_id, *db.session.info.pop(_LOADED_SUBJECTS, _NONE).values()])
+            keys = cache.get(subject_id.int)
+        if not keys:
             raise KeyMissing("this subject's key was destroyed")
-        keys = entry[1]
         generation = max(keys) if generation is None else generation
         if generation not in keys:
             raise KeyMissing(f"generation {generation} of this subject's key is gone")
@@ -237,11 +261,12 @@ class Keyring:
         write_pending_keys(db.session)
         found: dict = {}
         newest: dict = {}
+        unwrap = self._unwrapper()
         for row in db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id.in_(ids))):
-            found.setdefault(row.subject_id, (row.tenant_id, {}))[1][row.generation] = self._unwrap_subject(row)
+            found.setdefault(row.subject_id.int, {})[row.generation] = unwrap(row)
             if row.subject_id not in newest or row.generation > newest[row.subject_id].generation:
                 newest[row.subject_id] = row
-        self._subject_cache().update(found)
+        self._subject_cache(tenant_id).update(found)
         added = 0
         for subject_id, row in newest.items():
             if row.tenant_key_version != version:
@@ -256,9 +281,7 @@ class Keyring:
         db.session.execute(sa.delete(SubjectKey).where(
             SubjectKey.subject_id.in_(ids), SubjectKey.tenant_key_version < version,
         ))
-        cache = self._subject_cache()
-        for subject_id in ids:
-            cache.pop(subject_id, None)
+        self._forget_subjects(ids)
 
     def destroy_subject_key(self, tenant_id: int, subject_id: uuid.UUID, reason: str) -> None:
         """Crypto-shredding: the key goes, a ledger line stays (ids only)."""
@@ -266,14 +289,14 @@ class Keyring:
         db.session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
         if db.session.get(ShreddedSubject, subject_id) is None:
             db.session.add(ShreddedSubject(tenant_id=tenant_id, subject_id=subject_id, reason=reason))
-        self._subject_cache().pop(subject_id, None)
+        self._subject_cache(tenant_id).pop(subject_id.int, None)
 
     def destroy_subject_keys(self, tenant_id: int, subject_ids, reason: str) -> None:
         """`destroy_subject_key` for many subjects at once (a retention sweep's purges): a statement per
         chunk instead of per subject. Idempotent: a subject already in the ledger keeps its first line."""
         ids = list(dict.fromkeys(subject_ids))
         write_pending_keys(db.session)
-        cache = self._subject_cache()
+        cache = self._subject_cache(tenant_id)
         for start in range(0, len(ids), _DESTROY_CHUNK):
             chunk = ids[start:start + _DESTROY_CHUNK]
             db.session.execute(sa.delete(SubjectKey).where(bulk.id_in(SubjectKey.subject_id, chunk))
@@ -283,7 +306,7 @@ class Keyring:
                 {"tenant_id": tenant_id, "subject_id": subject_id, "reason": reason, "shredded_at": now}
                 for subject_id in chunk], skip_existing=True)
             for subject_id in chunk:
-                cache.pop(subject_id, None)
+                cache.pop(subject_id.int, None)
 
 
 _NONE: dict = {}
@@ -295,9 +318,8 @@ def session_subject_key(session, tenant_id: int, subject_id, generation: int | N
     """`Keyring.subject_key` for a key the session already holds, without the app and scoped-session
     look-ups: a list reads several fields of every row, and those look-ups cost more than the decryption.
     Same cache, same checks; anything else (a miss, a destroyed or foreign key) takes the full path."""
-    entry = session.info.get(_SUBJECT_KEYS, _NONE).get(subject_id)
-    if entry is not None and entry[0] == tenant_id and entry[1]:
-        keys = entry[1]
+    keys = session.info.get(_SUBJECT_KEYS, _NONE).get(tenant_id, _NONE).get(subject_id.int)
+    if keys:
         generation = max(keys) if generation is None else generation
         cipher = keys.get(generation)
         if cipher is not None:
