@@ -164,7 +164,7 @@ def load_tenant(app, server, slug: str, n: int) -> int:
             with cur.copy("COPY subject_key (tenant_id, subject_id, generation, tenant_key_version, wrapped, "
                           "created_at) FROM STDIN") as copy:
                 for subject_id in ids:
-                    wrapped = box.wrap(cipher, os.urandom(32), subject_key_aad(tenant.id, subject_id, 1))
+                    wrapped = box.wrap(cipher, os.urandom(32), subject_key_aad(tenant.id, subject_id.hex, 1))
                     copy.write_row((tenant.id, subject_id, 1, version, wrapped, CREATED))
     for engine, tables in ((data, ("data_subject", "bench_purge")), (keys, ("subject_key",))):
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:

@@ -45,8 +45,9 @@ def tenant_key_aad(tenant_id: int, purpose: str, version: int) -> bytes:
     return f"tenant-key|{tenant_id}|{purpose}|{version}".encode()
 
 
-def subject_key_aad(tenant_id: int, subject_id: uuid.UUID, generation: int) -> bytes:
-    return f"subject-key|{tenant_id}|{subject_id.hex}|{generation}".encode()
+def subject_key_aad(tenant_id: int, subject_hex: str, generation: int) -> bytes:
+    """Binds a wrapped key to its tenant, subject (the id as 32 hex digits) and generation."""
+    return f"subject-key|{tenant_id}|{subject_hex}|{generation}".encode()
 
 
 def _check_tenant(tenant_id: int) -> None:
@@ -201,7 +202,7 @@ class Keyring:
         db.session.info.setdefault(_PENDING_KEYS, []).append({
             "tenant_id": tenant_id, "subject_id": subject_id, "generation": generation,
             "tenant_key_version": version, "created_at": clock.now(),
-            "wrapped": box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id, generation)),
+            "wrapped": box.wrap(tenant_cipher, raw, subject_key_aad(tenant_id, subject_id.hex, generation)),
         })
         cipher = AESGCM(raw)
         if generation == 1:
@@ -216,9 +217,9 @@ class Keyring:
         def tenant_cipher(tenant_id: int, version: int) -> AESGCM:
             return self.tenant_aead(tenant_id, version)[1]
 
-        def unwrap(row) -> AESGCM:
-            aad = subject_key_aad(row.tenant_id, row.subject_id, row.generation)
-            return AESGCM(box.unwrap(tenant_cipher(row.tenant_id, row.tenant_key_version), row.wrapped, aad))
+        def unwrap(tenant_id: int, subject_hex: str, generation: int, tenant_key_version: int, wrapped: bytes):
+            aad = subject_key_aad(tenant_id, subject_hex, generation)
+            return AESGCM(box.unwrap(tenant_cipher(tenant_id, tenant_key_version), wrapped, aad))
         return unwrap
 
     def prefetch(self, subject_ids) -> None:
@@ -233,11 +234,14 @@ class Keyring:
             chunk = missing[start:start + _PREFETCH_CHUNK]
             # Plain rows, not ORM objects: a list of thousands of subjects would otherwise double the
             # objects the session tracks (and the time spent building them).
-            for row in db.session.execute(sa.select(*_KEY_COLUMNS).where(bulk.id_in(SubjectKey.subject_id, chunk))):
-                tenant_cache = caches.get(row.tenant_id)
+            query = sa.select(*_KEY_COLUMNS).where(bulk.id_in(SubjectKey.subject_id, chunk))
+            for subject_text, tenant_id, generation, version, wrapped in db.session.execute(query):
+                tenant_cache = caches.get(tenant_id)
                 if tenant_cache is None:
-                    tenant_cache = caches[row.tenant_id] = self._subject_cache(row.tenant_id)
-                tenant_cache.setdefault(row.subject_id.int, {})[row.generation] = unwrap(row)
+                    tenant_cache = caches[tenant_id] = self._subject_cache(tenant_id)
+                subject_hex = subject_text.replace("-", "")
+                tenant_cache.setdefault(int(subject_hex, 16), {})[generation] = unwrap(
+                    tenant_id, subject_hex, generation, version, wrapped)
 
     def subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int | None = None) -> tuple[int, AESGCM]:
         """(generation, cipher): the newest generation to write, or the one a stored value names."""
@@ -263,7 +267,8 @@ class Keyring:
         newest: dict = {}
         unwrap = self._unwrapper()
         for row in db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id.in_(ids))):
-            found.setdefault(row.subject_id.int, {})[row.generation] = unwrap(row)
+            found.setdefault(row.subject_id.int, {})[row.generation] = unwrap(
+                row.tenant_id, row.subject_id.hex, row.generation, row.tenant_key_version, row.wrapped)
             if row.subject_id not in newest or row.generation > newest[row.subject_id].generation:
                 newest[row.subject_id] = row
         self._subject_cache(tenant_id).update(found)
@@ -310,7 +315,10 @@ class Keyring:
 
 
 _NONE: dict = {}
-_KEY_COLUMNS = (SubjectKey.subject_id, SubjectKey.tenant_id, SubjectKey.generation,
+# The subject id comes back as text (32 hex digits on SQLite, with dashes on PostgreSQL), not as a UUID:
+# making a UUID object per key row cost more than unwrapping the key. The cache wants the id's integer,
+# the associated data its hex.
+_KEY_COLUMNS = (sa.cast(SubjectKey.subject_id, sa.String), SubjectKey.tenant_id, SubjectKey.generation,
                 SubjectKey.tenant_key_version, SubjectKey.wrapped)
 
 
