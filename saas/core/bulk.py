@@ -36,25 +36,30 @@ def id_in(column, ids: Sequence):
     return column.in_(ids)
 
 
-def insert_rows(model, rows: list[dict], *, skip_existing: bool = False) -> None:
+def insert_rows(model, rows: list[dict], *, skip_existing: bool = False, connection=None) -> None:
     """Insert plain rows (dicts with the same keys) of a mapped class in one statement (PostgreSQL) or
     one executemany. Column defaults are not applied: give every value. `skip_existing` leaves out rows
-    that would break a unique constraint (ON CONFLICT DO NOTHING / INSERT OR IGNORE) instead of failing."""
+    that would break a unique constraint (ON CONFLICT DO NOTHING / INSERT OR IGNORE) instead of failing.
+    `connection` runs it there instead of through the session (inside a flush, where the session may not)."""
     if not rows:
         return
     table, mapper = model.__table__, sa.inspect(model)
-    dialect = _dialect(model)
+    dialect = connection.dialect if connection is not None else _dialect(model)
+
+    def execute(statement, params):
+        if connection is not None:
+            return connection.execute(statement, params)
+        return db.session.execute(statement, params, bind_arguments={"mapper": mapper})
+
     if dialect.name != "postgresql":
-        statement = sa.insert(table).prefix_with("OR IGNORE") if skip_existing else sa.insert(table)
-        db.session.execute(statement, rows, bind_arguments={"mapper": mapper})
+        execute(sa.insert(table).prefix_with("OR IGNORE") if skip_existing else sa.insert(table), rows)
         return
     columns = list(rows[0])
     casts = ", ".join(f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in columns)
     names = ", ".join(f'"{name}"' for name in columns)
     params = {name: array_literal([row[name] for row in rows], table.c[name].type) for name in columns}
     conflict = " ON CONFLICT DO NOTHING" if skip_existing else ""
-    db.session.execute(sa.text(f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({casts}){conflict}'),
-                       params, bind_arguments={"mapper": mapper})
+    execute(sa.text(f'INSERT INTO "{table.name}" ({names}) SELECT * FROM unnest({casts}){conflict}'), params)
 
 
 def array_literal(values: Sequence, column_type=None) -> str:

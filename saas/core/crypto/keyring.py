@@ -342,7 +342,7 @@ def write_pending_keys(session, *_args) -> None:
     if rows:
         connection = session.connection(bind_arguments={"mapper": SubjectKey.__mapper__})
         sync_database_tenant(connection)   # PostgreSQL checks the rows against the tenant (RLS)
-        connection.execute(sa.insert(SubjectKey.__table__), rows)
+        bulk.insert_rows(SubjectKey, rows, connection=connection)   # one statement on PostgreSQL
 
 
 def _drop_pending_keys(session, transaction) -> None:
