@@ -23,6 +23,7 @@ import pytest
 from saas.core import tenancy
 from saas.extensions import db
 from saas.modules.agreements.models import Agreement
+from tests.support.agreements import FIELDS  # the art. 28(3) merge fields the admin types in
 from tests.support.fixtures_jobs import wait_for
 
 pytestmark = pytest.mark.browser
@@ -35,18 +36,6 @@ CHROMIUM_ARGS = [
 PDFSIG = "/usr/bin/pdfsig"
 SIGNER_EMAIL = "p.jansen@bakkerij-jansen.example"
 SCREENSHOT = "/tmp/saas-signing-review.png"
-# The art. 28(3) merge fields the admin types in (the selects keep their defaults unless named here).
-FIELDS = {
-    "subject_matter": "telefonische leadgeneratie voor de campagne Voorjaar",
-    "duration": "de looptijd van de opdracht",
-    "nature": "bellen\nvastleggen van gespreksresultaten",
-    "purpose": "afspraken maken voor de opdrachtgever",
-    "data_types": "naam\nzakelijk telefoonnummer\nfunctie",
-    "data_subject_categories": "contactpersonen bij bedrijven",
-    "security_measures": "versleuteling per persoon\nlogging van iedere inzage",
-    "retention": "12 maanden na de laatste controle",
-    "end_of_contract": "delete",
-}
 
 
 @pytest.fixture()

@@ -198,7 +198,7 @@ class EncryptedField:
 def is_current(row) -> bool:
     """Whether the row's ciphertext already uses the row's newest key."""
     blob = row.ciphertext
-    return blob is None or box.header_of(blob) == tuple(row.encryption_key()[:2])
+    return blob is None or box.header_of(blob) == row.encryption_key()[:2]
 
 
 def reencrypt(row) -> bool:
