@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from marshmallow import ValidationError
 from marshmallow.validate import Email
 from wtforms import HiddenField, PasswordField, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length
 from wtforms.validators import ValidationError as FormError
 
 from saas.core.web import LOCALES
@@ -51,6 +51,38 @@ class RoleForm(FlaskForm):
         self.client_org.choices = [("", _l("None (not a client user)"))] + [(str(o.id), o.name) for o in orgs]
 
 
-class MemberCreateForm(RoleForm):
+class InviteForm(RoleForm):
     email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254), valid_email])
-    display_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+
+
+def _new_password_fields():
+    from saas.modules.accounts.operations import MIN_PASSWORD_LENGTH
+
+    new = PasswordField(_l("New password"), validators=[
+        DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024,
+                               message=_l("A password needs at least %(min)d characters.", min=MIN_PASSWORD_LENGTH))])
+    repeat = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("The two passwords are not the same."))])
+    return new, repeat
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    new_password, new_password_again = _new_password_fields()
+
+
+class PasswordForgotForm(FlaskForm):
+    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+
+
+class PasswordResetForm(FlaskForm):
+    new_password, new_password_again = _new_password_fields()
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    new_password, new_password_again = _new_password_fields()
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])

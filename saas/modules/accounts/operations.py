@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher
@@ -20,6 +21,11 @@ from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 
 MIN_PASSWORD_LENGTH = 12
+# Lockout per account: after LOCK_AFTER failures in a row the account waits LOCK_BASE, doubling with every
+# further failure up to LOCK_MAX. A right password during the wait is refused like a wrong one.
+LOCK_AFTER = 5
+LOCK_BASE = timedelta(minutes=1)
+LOCK_MAX = timedelta(hours=1)
 
 
 class MembershipError(ValueError):
@@ -73,31 +79,92 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
+class PasswordError(ValueError):
+    """A password change that is refused; `code` names why (for the UI)."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _decoy_verify(password: str) -> None:
+    try:
+        hasher().verify(_decoy_hash(), password + "\0")
+    except VerificationError:
+        pass
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands stored times back without a zone; they are UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def is_locked(user: User) -> bool:
+    return user.locked_until is not None and aware(user.locked_until) > clock.now()
+
+
+def note_failure(user: User) -> None:
+    """One more failed attempt (password or second factor) for this account; locks it with back-off."""
+    user.failed_logins = (user.failed_logins or 0) + 1
+    beyond = user.failed_logins - LOCK_AFTER
+    if beyond >= 0:
+        wait = min(LOCK_BASE * (2 ** min(beyond, 16)), LOCK_MAX)
+        user.locked_until = clock.now() + wait
+
+
+def note_success(user: User) -> None:
+    user.failed_logins, user.locked_until = 0, None
+    user.last_login_at = clock.now()
+
+
 def authenticate(email: str, password: str) -> tuple[User | None, User | None]:
-    """Returns (user who may log in, existing user whose login failed). An unknown email costs the
-    same time as a wrong password, so response times do not reveal which emails exist."""
+    """Returns (user whose password is right, existing user whose attempt failed). An unknown email and
+    a locked account cost the same time as a wrong password, so response times reveal neither.
+    The caller records success with `note_success` once every factor is checked."""
     user = queries.find_user_by_email(email)
     if user is None:
-        try:
-            hasher().verify(_decoy_hash(), password + "\0")
-        except VerificationError:
-            pass
+        _decoy_verify(password)
         return None, None
-    if not check_password(user, password) or not user.active:
+    if is_locked(user):
+        _decoy_verify(password)
         return None, user
-    user.last_login_at = clock.now()
+    if not check_password(user, password) or not user.active:
+        note_failure(user)
+        return None, user
     return user, None
+
+
+def end_sessions(user: User) -> None:
+    """Every session cookie issued to this user so far stops working (the epoch is in the cookie)."""
+    user.session_epoch = (user.session_epoch or 0) + 1
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """The user's own change: the current password is required; other sessions end."""
+    if not check_password(user, current):
+        raise PasswordError("wrong_current")
+    if new == current:
+        raise PasswordError("same_password")
+    try:
+        set_password(user, new)
+    except ValueError:
+        raise PasswordError("too_short") from None
+    user.must_change_password = False
+    end_sessions(user)
+    audit_in_each_tenant(user, "auth.password_change", outcome="ok")
 
 
 # ---- users -------------------------------------------------------------------------------------
 
 def create_user(email: str, display_name: str, password: str, *, locale: str | None = None,
-                is_operator: bool = False) -> User:
+                is_operator: bool = False, must_change_password: bool = False) -> User:
     email = normalise_email(email)
     if queries.find_user_by_email(email) is not None:
         raise MembershipError("email_taken")
     user = User(email=email, display_name=display_name.strip(), locale=locale, is_operator=is_operator,
-                active=True)
+                active=True, must_change_password=must_change_password, session_epoch=0, failed_logins=0)
     set_password(user, password)
     db.session.add(user)
     db.session.flush()
@@ -110,11 +177,13 @@ def deactivate(user: User) -> None:
     audit_in_each_tenant(user, "user.deactivate", outcome="ok")
 
 
-def audit_in_each_tenant(user: User, action: str, *, outcome: str, actor_kind: str | None = None) -> None:
-    """Users are platform-wide but audit logs are per tenant: write one line in each of the user's tenants."""
+def audit_in_each_tenant(user: User, action: str, *, outcome: str, actor_kind: str | None = None,
+                         detail: dict | None = None) -> None:
+    """Users are platform-wide but audit logs are per tenant: write one line in each of the user's tenants.
+    `detail` holds ids and codes only, never personal data."""
     for tenant_id in queries.tenant_ids_of(user):
         with tenant_context(tenant_id):
-            audit.record(action, "user", user.id, outcome=outcome, actor_kind=actor_kind)
+            audit.record(action, "user", user.id, outcome=outcome, actor_kind=actor_kind, detail=detail)
             # Flush inside the tenant: the rows are stamped and checked against the current tenant.
             db.session.flush()
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from saas.core.crypto.fields import normalise_email
 from saas.core.tenancy import tenant_context
 from saas.extensions import db
-from saas.modules.accounts.models import Membership, User
+from saas.modules.accounts.models import Invitation, Membership, PasswordReset, RecoveryCode, User
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.tenants.models import Tenant
 
@@ -43,6 +43,23 @@ def tenant_ids_of(user: User) -> list[int]:
             if db.session.scalar(sa.select(Membership.id).where(Membership.user_id == user.id)) is not None:
                 found.append(tenant_id)
     return found
+
+
+def roles_by_tenant(user: User) -> list[tuple[Tenant, str]]:
+    """(tenant, role) of each active tenant the user belongs to, one small query per tenant (as above)."""
+    tenants = db.session.scalars(sa.select(Tenant).where(Tenant.active.is_(True)).order_by(Tenant.id)).all()
+    found = []
+    for tenant in tenants:
+        with tenant_context(tenant.id):
+            role = db.session.scalar(sa.select(Membership.role).where(Membership.user_id == user.id))
+        if role is not None:
+            found.append((tenant, role))
+    return found
+
+
+def two_factor_required(user: User) -> bool:
+    """Does any tenant of this user require a second factor for the user's role there?"""
+    return any(role in (tenant.two_factor_roles or []) for tenant, role in roles_by_tenant(user))
 
 
 def tenants_of(user: User) -> list[Tenant]:
@@ -85,3 +102,36 @@ def client_organisation_name(org_id) -> str | None:
         return None
     org = db.session.get(ClientOrganisation, org_id)
     return org.name if org is not None else None
+
+
+# ---- second factor, resets and invitations -------------------------------------------------------------
+
+def unused_recovery_codes(user: User) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode)
+                             .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+
+
+def password_reset_by_hash(token_hash: str) -> PasswordReset | None:
+    return db.session.scalar(sa.select(PasswordReset).where(PasswordReset.token_hash == token_hash))
+
+
+def invitation_by_hash(token_hash: str) -> Invitation | None:
+    """An invitation of the current tenant (the ORM adds the tenant) by its token's hash."""
+    return db.session.scalar(sa.select(Invitation).where(Invitation.token_hash == token_hash))
+
+
+def pending_invitations() -> list[Invitation]:
+    rows = db.session.scalars(sa.select(Invitation).where(
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)).order_by(Invitation.created_at))
+    return list(rows)
+
+
+def pending_invitations_for(email: str) -> list[Invitation]:
+    """Pending invitations of the current tenant to this address (found through its blind index)."""
+    from saas.core.crypto.keyring import keyring
+    from saas.core.tenancy import require_tenant_id
+
+    bidx = keyring().blind_index(require_tenant_id(), "email", normalise_email(email))
+    return [inv for inv in db.session.scalars(sa.select(Invitation).where(
+        Invitation.email_bidx == bidx,
+        Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)))]

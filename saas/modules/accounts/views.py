@@ -9,14 +9,15 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from saas.core import clock
 from saas.core.web import endpoint_url, get_or_404, roles_required, safe_redirect_target, tenant_blueprint
 from saas.extensions import db, limiter, login_manager
-from saas.modules.accounts import operations, queries
-from saas.modules.accounts.forms import ROLE_LABELS, EmptyForm, LocaleForm, LoginForm, MemberCreateForm, RoleForm
-from saas.modules.accounts.models import Membership
+from saas.modules.accounts import invitations, operations, queries, sessions
+from saas.modules.accounts.forms import ROLE_LABELS, EmptyForm, InviteForm, LocaleForm, LoginForm, RoleForm
+from saas.modules.accounts.models import Invitation, Membership
 from saas.modules.audit import operations as audit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -32,12 +33,41 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
-    return queries.load_user(user_id)
+def _load_user(session_user_id: str):
+    """The cookie names the user and the session epoch it was issued in; an older epoch (after a log out
+    or a password change) is refused, so a copied cookie replayed later does not work."""
+    user_id, _, epoch = (session_user_id or "").partition(".")
+    user = queries.load_user(user_id)
+    if user is None or not epoch.isdigit() or int(epoch) != (user.session_epoch or 0):
+        return None
+    return user
 
 
 def login_rate_limit() -> str:
     return current_app.config.get("SAAS_LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT)
+
+
+def attempt_failed(response) -> bool:
+    """Only failed attempts count against the per-IP limit: an office behind one address that typed a
+    few wrong passwords still gets in with the right one."""
+    return response.status_code >= 400
+
+
+@bp.before_app_request
+def _required_account_step():
+    """A first password to change or two-factor login to set up comes before any other page."""
+    step = session.get(sessions.PENDING)
+    if not step or request.endpoint in STEP_ENDPOINTS or request.path.startswith("/api/"):
+        return None
+    if not current_user.is_authenticated:
+        return None
+    return redirect(url_for(sessions.PENDING_ENDPOINTS[step]))
+
+
+STEP_ENDPOINTS = {
+    "static", "accounts.logout", "accounts.set_locale", "accounts.account.password",
+    "accounts.account.two_factor", "accounts.account.two_factor_confirm",
+}
 
 
 # ---- header: navigation, language, user menu ----------------------------------------------------
@@ -93,39 +123,29 @@ def _layout_context() -> dict:
 
 # ---- log in and out ----------------------------------------------------------------------------
 
-def _landing_url(user) -> str:
-    tenants = queries.tenants_of(user)
-    if len(tenants) == 1:
-        return url_for("dashboard.index", tenant=tenants[0].slug)
-    return url_for("accounts.home")
-
-
-def _start_session(user) -> None:
-    """A fresh session on login (nothing carried over from before but the chosen language)."""
-    locale = session.get("locale") or user.locale
-    session.clear()
-    if locale:
-        session["locale"] = locale
-    login_user(user)
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(login_rate_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=attempt_failed)
 def login():
     if request.method == "GET" and current_user.is_authenticated:
-        return redirect(safe_redirect_target(request.args.get("next")) or _landing_url(current_user))
+        return redirect(sessions.next_url(current_user, request.args.get("next")))
     form = LoginForm(next=request.args.get("next", ""))
     failed = False
     if form.validate_on_submit():
         user, refused = operations.authenticate(form.email.data, form.password.data)
-        if user is not None:
-            _start_session(user)
-            operations.audit_in_each_tenant(user, "auth.login", outcome="ok")
+        if user is not None and user.has_totp:
+            # The password is right; the session starts only after the second factor.
+            session[sessions.SECOND_FACTOR] = {"user": str(user.id), "epoch": user.session_epoch or 0,
+                                              "at": int(clock.now().timestamp()), "next": form.next.data or ""}
             db.session.commit()
-            return redirect(safe_redirect_target(form.next.data) or _landing_url(user))
+            return redirect(url_for("accounts.account.second_factor"))
+        if user is not None:
+            sessions.finish_login(user)
+            return redirect(sessions.next_url(user, form.next.data))
         if refused is not None:
             # The attempt is logged by user id only; the typed email is never stored.
-            operations.audit_in_each_tenant(refused, "auth.login", outcome="failed", actor_kind="anonymous")
+            detail = {"locked": True} if operations.is_locked(refused) else None
+            operations.audit_in_each_tenant(refused, "auth.login", outcome="failed", actor_kind="anonymous",
+                                            detail=detail)
         db.session.commit()
         failed = True
     status = 401 if failed else (400 if form.errors else 200)
@@ -140,7 +160,9 @@ def logout():
             return redirect(url_for("accounts.login"))
         return render_template("accounts/logout.html")
     if current_user.is_authenticated:
-        operations.audit_in_each_tenant(current_user._get_current_object(), "auth.logout", outcome="ok")
+        user = current_user._get_current_object()
+        operations.end_sessions(user)   # this cookie, and any copy of it, is refused from now on
+        operations.audit_in_each_tenant(user, "auth.logout", outcome="ok")
         db.session.commit()
     locale = session.get("locale")
     logout_user()
@@ -189,40 +211,54 @@ def _role_form(form_class=RoleForm, **kwargs):
     return form
 
 
-def _render_members(create_form, status=200):
+def _render_members(invite_form, status=200):
     rows = queries.members()
-    audit.record("membership.list", "tenant", g.tenant.id, detail={"count": len(rows)})
+    pending = queries.pending_invitations()
+    audit.record("membership.list", "tenant", g.tenant.id, detail={"count": len(rows), "invitations": len(pending)})
     db.session.commit()
-    return render_template("accounts/members.html", rows=rows, form=create_form), status
+    return render_template("accounts/members.html", rows=rows, form=invite_form, invitations=pending,
+                           revoke_form=EmptyForm()), status
 
 
 @members_bp.get("/members")
 @roles_required("admin")
 def index():
-    return _render_members(_role_form(MemberCreateForm))
+    return _render_members(_role_form(InviteForm))
 
 
 @members_bp.post("/members")
 @roles_required("admin")
 def create():
-    form = _role_form(MemberCreateForm)
+    """Invite an address. The answer is the same whether or not it has an account (here or elsewhere):
+    no membership exists until the person accepts by mail."""
+    form = _role_form(InviteForm)
     if not form.validate():
         return _render_members(form, 400)
-    user = queries.find_user_by_email(form.email.data)
-    initial_password = None
     try:
-        if user is None:
-            initial_password = operations.generate_password()
-            user = operations.create_user(form.email.data, form.display_name.data, initial_password)
-        membership = operations.add_membership(g.tenant, user, form.role.data, form.client_org.data or None)
+        invitations.invite(g.tenant, form.email.data, form.role.data, form.client_org.data or None,
+                           invited_by=current_user.id)
     except operations.MembershipError as exc:
         db.session.rollback()
         form.form_errors.append(ERROR_MESSAGES.get(exc.code, exc.code))
         return _render_members(form, 400)
     db.session.commit()
-    # Rendered, not redirected: the initial password is shown once and never stored in the session.
-    return render_template("accounts/member_created.html", membership=membership, user=user,
-                           initial_password=initial_password)
+    flash(_("The invitation was sent. The person becomes a member after accepting it."), "success")
+    return redirect(url_for(".index"))
+
+
+@members_bp.post("/members/invitations/<invitation_id>/revoke")
+@roles_required("admin")
+def revoke_invitation(invitation_id):
+    invitation = get_or_404(Invitation, invitation_id)
+    try:
+        invitations.revoke(invitation)
+    except invitations.InvitationError:
+        db.session.rollback()
+        flash(_("This invitation is no longer open."), "error")
+        return redirect(url_for(".index"))
+    db.session.commit()
+    flash(_("The invitation was withdrawn."), "success")
+    return redirect(url_for(".index"))
 
 
 def _render_member(membership, form=None, status=200):
@@ -276,6 +312,11 @@ def remove(membership_id):
 
 
 bp.register_blueprint(members_bp)
+
+from saas.modules.accounts import account_views  # noqa: E402  (its blueprints nest in `bp`)
+
+bp.register_blueprint(account_views.account_bp)
+bp.register_blueprint(account_views.invite_bp)
 
 
 # ---- error pages: a fixed text per status, never the request's input -------------------------------

@@ -82,6 +82,9 @@ def rotate_master(settings) -> MasterRotation:
     keyring().master = ring
     rewrapped = sum(rewrap_tenant(tenant_id) for tenant_id in queries.tenant_ids())
     seals_pki.rewrap_platform_keys()  # the platform root CA key is wrapped by the master key too
+    from saas.modules.accounts import twofactor
+
+    twofactor.rewrap_secrets()        # and so are the users' TOTP secrets
     old_ids = [key_id for key_id, _ in ring.keys[1:]]
     if not settings.master_key:
         masterkey.write_file(Path(settings.master_key_file), ring.only_active())

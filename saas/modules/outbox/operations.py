@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 # recipient's place. In outbox-only mode (demo, no SMTP) the page is the delivery channel and shows them.
 SECRET_TEMPLATES = frozenset({
     "agreement_invitation", "agreement_reminder", "agreement_code", "agreement_sub_processor_change",
-    "retention.reconsent",
+    "retention.reconsent", "accounts.invitation", "accounts.password_reset",
 })
 
 

@@ -24,6 +24,9 @@ class Tenant(db.Model):
     rights_request_days: Mapped[int] = mapped_column(sa.Integer, default=30)
     # The organisation's own privacy contact (art. 13(1)(a-b), art. 30(1)(a)): role, email, phone, address.
     contact: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Roles that must use two-factor login in this tenant. `saas tenants sync` fills in the default
+    # (admin, supervisor) when the tenant file leaves `two_factor_roles` out; see tenants/schemas.py.
+    two_factor_roles: Mapped[list] = mapped_column(sa.JSON, default=list)
     config_hash: Mapped[str] = mapped_column(sa.String(64), default="")
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)

@@ -24,6 +24,9 @@ from saas.plugins.manager import Registry
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 LOCALES = ("nl", "en")
 CONTACT_ROLES = ("dpo", "contact", "management")
+# Two-factor login is required for these roles unless the tenant file says otherwise (`two_factor_roles`).
+MEMBER_ROLES = ("admin", "supervisor", "agent", "client")
+DEFAULT_TWO_FACTOR_ROLES = ["admin", "supervisor"]
 # Art. 12(3): one month. The tenant's own target may be shorter, never longer.
 MAX_RIGHTS_REQUEST_DAYS = 30
 
@@ -80,6 +83,10 @@ class TenantFileSchema(Schema):
         required=True, strict=True, validate=validate.Range(min=1, max=MAX_RIGHTS_REQUEST_DAYS)
     )
     settings = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    two_factor_roles = fields.List(
+        fields.String(validate=validate.OneOf(MEMBER_ROLES)),
+        load_default=lambda: list(DEFAULT_TWO_FACTOR_ROLES),
+    )
     retention = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
     contact = fields.Nested(ContactSchema, required=True)
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 1702e5014ad8
+Revision ID: daa48ac2e3d3
 Revises: 
-Create Date: 2026-11-22 05:42:47.237002
+Create Date: 2026-12-02 02:33:59.944704
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '1702e5014ad8'
+revision = 'daa48ac2e3d3'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -191,6 +191,7 @@ def upgrade_():
     sa.Column('retention', sa.JSON(), nullable=False),
     sa.Column('rights_request_days', sa.Integer(), nullable=False),
     sa.Column('contact', sa.JSON(), nullable=False),
+    sa.Column('two_factor_roles', sa.JSON(), nullable=False),
     sa.Column('config_hash', sa.String(length=64), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
@@ -206,6 +207,14 @@ def upgrade_():
     sa.Column('is_operator', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('session_epoch', sa.Integer(), nullable=False),
+    sa.Column('must_change_password', sa.Boolean(), nullable=False),
+    sa.Column('failed_logins', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('totp_master_key_id', sa.String(length=20), nullable=True),
+    sa.Column('totp_secret_wrapped', sa.LargeBinary(), nullable=True),
+    sa.Column('totp_enabled_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('totp_last_step', sa.BigInteger(), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
@@ -291,6 +300,30 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_company_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_company_tenant_name', ['tenant_id', 'name'], unique=False)
 
+    op.create_table('invitation',
+    sa.Column('role', sa.String(length=12), nullable=False),
+    sa.Column('client_org_id', sa.Uuid(), nullable=True),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('invited_by', sa.Uuid(), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('accepted_by', sa.Uuid(), nullable=True),
+    sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('email_bidx', sa.LargeBinary(length=16), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name=op.f('ck_invitation_client_has_org')),
+    sa.CheckConstraint("role IN ('admin','supervisor','agent','client')", name=op.f('ck_invitation_role')),
+    sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_invitation_client_org_id_client_organisation')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invitation')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_invitation_token_hash'))
+    )
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitation_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('membership',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('role', sa.String(length=12), nullable=False),
@@ -309,6 +342,31 @@ def upgrade_():
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_membership_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_membership_user_id'), ['user_id'], unique=False)
+
+    op.create_table('password_reset',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_password_reset_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_password_reset')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_password_reset_token_hash'))
+    )
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_password_reset_user_id'), ['user_id'], unique=False)
+
+    op.create_table('recovery_code',
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_recovery_code_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_recovery_code'))
+    )
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
 
     op.create_table('agreement_signer',
     sa.Column('agreement_id', sa.Uuid(), nullable=False),
@@ -633,11 +691,23 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_agreement_signer_tenant_id'))
 
     op.drop_table('agreement_signer')
+    with op.batch_alter_table('recovery_code', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
+
+    op.drop_table('recovery_code')
+    with op.batch_alter_table('password_reset', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_password_reset_user_id'))
+
+    op.drop_table('password_reset')
     with op.batch_alter_table('membership', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_membership_user_id'))
         batch_op.drop_index(batch_op.f('ix_membership_tenant_id'))
 
     op.drop_table('membership')
+    with op.batch_alter_table('invitation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitation_tenant_id'))
+
+    op.drop_table('invitation')
     with op.batch_alter_table('company', schema=None) as batch_op:
         batch_op.drop_index('ix_company_tenant_name')
         batch_op.drop_index(batch_op.f('ix_company_tenant_id'))
