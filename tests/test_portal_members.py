@@ -58,29 +58,42 @@ def test_admin_sees_the_members_and_the_view_is_audited(admin_client, make_user,
     assert ("membership.list", str(web_tenant.id)) in _audit_actions(web_tenant)
 
 
-def test_admin_adds_a_new_user_who_can_log_in_with_the_one_time_password(
-        admin_client, csrf_token, web_tenant, new_client, login):
-    token = csrf_token(admin_client, f"/{web_tenant.slug}/members")
+def _invitations(tenant) -> list[tuple[str, str]]:
+    """(role, email) of the tenant's pending invitations, read fresh."""
+    from saas.modules.accounts import queries
+
+    db.session.commit()
+    tenancy.set_tenant(tenant.id)
+    found = [(i.role, i.email) for i in queries.pending_invitations()]
+    db.session.commit()
+    tenancy.set_tenant(None)
+    return found
+
+
+# Adding a member now sends an invitation (issue 9 item 4): no account and no membership exist until the
+# person accepts; the full flow is in test_accounts_invitations.py.
+def test_admin_invites_a_new_address_and_no_membership_exists_yet(admin_client, csrf_token, web_tenant):
     response = admin_client.post(f"/{web_tenant.slug}/members", data={
-        "csrf_token": token, "display_name": "Carla Nieuw", "email": "Carla.Nieuw@Example.test", "role": "supervisor",
+        "csrf_token": csrf_token(admin_client, f"/{web_tenant.slug}/members"),
+        "email": "Carla.Nieuw@Example.test", "role": "supervisor",
     })
-    assert response.status_code == 200
-    password = re.search(r"<code>([^<]+)</code>", response.get_data(as_text=True)).group(1)
-    assert response.headers["Cache-Control"] == "no-store"
-    newcomer = new_client()
-    assert login(newcomer, "carla.nieuw@example.test", password).headers["Location"] == f"/{web_tenant.slug}/"
-    assert "membership.create" in [action for action, _ in _audit_actions(web_tenant)]
+    assert response.status_code == 302
+    assert _invitations(web_tenant) == [("supervisor", "carla.nieuw@example.test")]
+    page = admin_client.get(f"/{web_tenant.slug}/members").get_data(as_text=True)
+    assert "carla.nieuw@example.test" in page and "<code>" not in page
+    assert "invitation.send" in [action for action, _ in _audit_actions(web_tenant)]
 
 
-def test_adding_an_existing_account_keeps_its_password(admin_client, csrf_token, make_user, make_tenant, web_tenant):
+def test_inviting_an_existing_account_adds_no_membership_until_accepted(admin_client, csrf_token, make_user,
+                                                                       make_tenant, web_tenant):
     elsewhere, _ = make_user(tenant=make_tenant())
     response = admin_client.post(f"/{web_tenant.slug}/members", data={
         "csrf_token": csrf_token(admin_client, f"/{web_tenant.slug}/members"),
-        "display_name": "Ignored", "email": elsewhere.email, "role": "agent",
+        "email": elsewhere.email, "role": "agent",
     })
-    assert response.status_code == 200
-    assert "<code>" not in response.get_data(as_text=True)
-    assert _membership(web_tenant, elsewhere)[1] == "agent"
+    assert response.status_code == 302
+    assert _membership(web_tenant, elsewhere) is None
+    assert _invitations(web_tenant) == [("agent", elsewhere.email)]
 
 
 def test_a_client_user_needs_one_of_this_tenants_client_organisations(
@@ -89,12 +102,14 @@ def test_a_client_user_needs_one_of_this_tenants_client_organisations(
     own_org = _client_org(web_tenant)
     url = f"/{web_tenant.slug}/members"
     token = csrf_token(admin_client, url)
-    base = {"csrf_token": token, "display_name": "Dirk Klant", "email": "dirk@example.test", "role": "client"}
+    base = {"csrf_token": token, "email": "dirk@example.test", "role": "client"}
     for org in ("", other_org, "not-an-id"):
         refused = admin_client.post(url, data={**base, "client_org": org})
         assert refused.status_code == 400
         assert "klantorganisaties van deze organisatie" in refused.get_data(as_text=True)
-    assert admin_client.post(url, data={**base, "client_org": own_org}).status_code == 200
+    assert _invitations(web_tenant) == []
+    assert admin_client.post(url, data={**base, "client_org": own_org}).status_code == 302
+    assert _invitations(web_tenant) == [("client", "dirk@example.test")]
 
 
 def test_change_role_and_remove_are_audited(admin_client, csrf_token, make_user, web_tenant):
@@ -180,7 +195,9 @@ def test_cli_creates_a_member_and_blocks_a_user(app, client, login, web_tenant):
                                   "--tenant", web_tenant.slug, "--role", "admin"])
     assert created.exit_code == 0, created.output
     password = re.search(r"^password: (\S+)$", created.output, re.M).group(1)
-    assert login(client, "eva@example.test", password).headers["Location"] == f"/{web_tenant.slug}/"
+    # The operator saw the password: it must be changed first (issue 9 item 5), then the tenant opens.
+    assert login(client, "eva@example.test", password).headers["Location"] == "/account/password"
+    assert client.get(f"/{web_tenant.slug}/").headers["Location"] == "/account/password"
     again = runner.invoke(users, args=["create", "--email", "eva@example.test", "--name", "Eva",
                                 "--tenant", web_tenant.slug])
     assert again.exit_code != 0 and "already_member" in again.output

@@ -1,4 +1,7 @@
-"""`saas users ...`: create users, set passwords and block logins from the command line."""
+"""`saas users ...`: create users, set passwords and block logins from the command line.
+
+A password set here was chosen or seen by the operator, so the user must change it at the next login.
+This path creates memberships directly (system code, no invitation): the operator acts for the platform."""
 from __future__ import annotations
 
 import sys
@@ -49,7 +52,7 @@ def create(email, display_name, slug, role, client_org_name, password_stdin):
         user = queries.find_user_by_email(email)
         created = user is None
         if created:
-            user = operations.create_user(email, display_name, password)
+            user = operations.create_user(email, display_name, password, must_change_password=True)
         db.session.commit()
         if slug:
             tenant = tenants.get_by_slug(slug)
@@ -74,17 +77,35 @@ def create(email, display_name, slug, role, client_org_name, password_stdin):
 @click.option("--password-stdin", is_flag=True, help="Read the password from stdin instead of generating one.")
 @with_appcontext
 def set_password(email, password_stdin):
-    """Set a new password; prints a generated one once."""
+    """Set a new password (to be changed at the next login); prints a generated one once."""
     user = _user_or_fail(email)
     password, generated = _password_from(password_stdin)
     try:
         operations.set_password(user, password)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    user.must_change_password = True
+    operations.end_sessions(user)
     db.session.commit()
     click.echo(f"password set for user {user.id}")
     if generated:
         click.echo(f"password: {password}")
+
+
+@users.command("reset-two-factor")
+@click.option("--email", required=True)
+@with_appcontext
+def reset_two_factor(email):
+    """Turn a user's two-factor login off (lost phone and recovery codes, identity checked by you);
+    where it is required the user sets it up again at the next login."""
+    from saas.modules.accounts import twofactor
+
+    user = _user_or_fail(email)
+    twofactor.disable(user)
+    operations.end_sessions(user)
+    operations.audit_in_each_tenant(user, "auth.two_factor_reset", outcome="ok", actor_kind="system")
+    db.session.commit()
+    click.echo(f"two-factor login reset for user {user.id}")
 
 
 @users.command("deactivate")
@@ -94,6 +115,7 @@ def deactivate(email):
     """Block a user's login in every tenant (memberships and audit trail stay)."""
     user = _user_or_fail(email)
     operations.deactivate(user)
+    operations.end_sessions(user)
     db.session.commit()
     click.echo(f"user {user.id} deactivated")
 
