@@ -1,0 +1,129 @@
+"""Password reset by mail: the same answer for any address, a hashed single-use token that expires,
+sent through the outbox over real SMTP, every session ended afterwards."""
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+
+from saas.core import clock, tenancy
+from saas.extensions import db
+from saas.jobs.queues import queue
+from saas.jobs.worker import unit_of_work
+from saas.modules.accounts.models import PasswordReset
+from saas.modules.audit.models import AuditEntry
+from saas.modules.outbox import jobs
+from saas.modules.outbox.models import OutboxMail
+
+TEMPLATE = "accounts.password_reset"
+
+
+def deliver(smtp_server, tenant, template) -> list:
+    """Send every queued mail of this template of the tenant (what the worker does); the SMTP messages."""
+    db.session.commit()
+    tenancy.set_tenant(tenant.id)
+    ids = [str(i) for i in db.session.scalars(sa.select(OutboxMail.id).where(OutboxMail.template == template))]
+    db.session.commit()
+    tenancy.set_tenant(None)
+    for mail_id in ids:
+        with unit_of_work(tenant.id):
+            jobs.send_mail(tenant_id=tenant.id, mail_id=mail_id)
+        for job in queue("mail").get_jobs():
+            if job.kwargs.get("mail_id") == mail_id:
+                job.delete()
+    return list(smtp_server.messages)
+
+
+def link_path(message) -> str:
+    url = re.search(r"https?://\S+", message.get_content()).group(0)
+    return urlsplit(url).path
+
+
+def _forgot(client, csrf_token, email):
+    return client.post("/password/forgot", data={"csrf_token": csrf_token(client, "/password/forgot"), "email": email})
+
+
+def _set(client, csrf_token, password):
+    return client.post("/password/reset", data={
+        "csrf_token": csrf_token(client, "/login"), "new_password": password, "new_password_again": password})
+
+
+def test_the_answer_is_the_same_whether_or_not_the_address_exists(client, csrf_token, make_user, web_tenant,
+                                                                  smtp_server, use_smtp):
+    use_smtp(smtp_server.url)
+    user, _ = make_user()
+    email = user.email
+    known, unknown = _forgot(client, csrf_token, user.email), _forgot(client, csrf_token, "nobody@example.test")
+    assert known.status_code == unknown.status_code == 200
+    strip = lambda html: re.sub(r'name="csrf_token"[^>]*', "", html)  # noqa: E731
+    assert strip(known.get_data(as_text=True)) == strip(unknown.get_data(as_text=True))
+    [message] = deliver(smtp_server, web_tenant, TEMPLATE)
+    assert message["To"] == email
+
+
+def test_reset_link_is_single_use_hashed_and_ends_every_session(client, new_client, login, csrf_token, make_user,
+                                                                web_tenant, smtp_server, use_smtp):
+    use_smtp(smtp_server.url)
+    user, password = make_user()
+    email, user_id = user.email, user.id
+    tenant_id, dashboard = web_tenant.id, f"/{web_tenant.slug}/"
+    logged_in = new_client()
+    login(logged_in, user.email, password)
+    _forgot(client, csrf_token, user.email)
+    [message] = deliver(smtp_server, web_tenant, TEMPLATE)
+    path = link_path(message)
+    token = path.rsplit("/", 1)[1]
+    stored = db.session.scalars(sa.select(PasswordReset.token_hash).where(PasswordReset.user_id == user_id)).all()
+    assert stored and token not in repr(stored)
+
+    browser = new_client()
+    assert browser.get(path).headers["Location"] == "/password/reset"
+    assert browser.get("/password/reset").status_code == 200
+    assert _set(browser, csrf_token, "kort").status_code == 400
+    assert _set(browser, csrf_token, "mijn-nieuwe-wachtwoord").headers["Location"] == "/login"
+    assert logged_in.get(dashboard).status_code == 302                            # sessions ended
+    assert login(new_client(), email, password).status_code == 401
+    assert login(new_client(), email, "mijn-nieuwe-wachtwoord").status_code == 302
+
+    again = new_client()
+    again.get(path)
+    assert again.get("/password/reset").status_code == 410                       # used once
+    assert _set(again, csrf_token, "nog-een-wachtwoord-x").status_code == 410
+    assert login(new_client(), email, "mijn-nieuwe-wachtwoord").status_code == 302
+    tenancy.set_tenant(tenant_id)
+    actions = list(db.session.scalars(sa.select(AuditEntry.action)))
+    db.session.commit()
+    tenancy.set_tenant(None)
+    assert "auth.reset_request" in actions and "auth.reset" in actions
+    tenancy.set_tenant(tenant_id)
+    details = repr(list(db.session.scalars(sa.select(AuditEntry.detail))))
+    db.session.commit()
+    tenancy.set_tenant(None)
+    assert email not in details
+
+
+def test_reset_link_expires(client, new_client, login, csrf_token, make_user, web_tenant, smtp_server, use_smtp):
+    use_smtp(smtp_server.url)
+    user, password = make_user()
+    email = user.email
+    start = clock.now()
+    clock.set_now(start)
+    _forgot(client, csrf_token, user.email)
+    [message] = deliver(smtp_server, web_tenant, TEMPLATE)
+    browser = new_client()
+    browser.get(link_path(message))
+    clock.set_now(start + timedelta(minutes=29))
+    assert browser.get("/password/reset").status_code == 200
+    clock.set_now(start + timedelta(minutes=31))
+    assert browser.get("/password/reset").status_code == 410
+    assert _set(browser, csrf_token, "te-laat-gekozen-x").status_code == 410
+    assert login(new_client(), email, password).status_code == 302
+
+
+def test_a_forged_token_is_not_valid(new_client, csrf_token):
+    browser = new_client()
+    browser.get("/password/reset/" + "x" * 43)
+    assert browser.get("/password/reset").status_code == 404
+    assert new_client().get("/password/reset").status_code == 404                 # no token at all
