@@ -22,14 +22,15 @@ TEMPLATE = "accounts.password_reset"
 
 def deliver(smtp_server, tenant, template) -> list:
     """Send every queued mail of this template of the tenant (what the worker does); the SMTP messages."""
+    tenant_id = tenant.id
     db.session.commit()
-    tenancy.set_tenant(tenant.id)
+    tenancy.set_tenant(tenant_id)
     ids = [str(i) for i in db.session.scalars(sa.select(OutboxMail.id).where(OutboxMail.template == template))]
     db.session.commit()
     tenancy.set_tenant(None)
     for mail_id in ids:
-        with unit_of_work(tenant.id):
-            jobs.send_mail(tenant_id=tenant.id, mail_id=mail_id)
+        with unit_of_work(tenant_id):
+            jobs.send_mail(tenant_id=tenant_id, mail_id=mail_id)
         for job in queue("mail").get_jobs():
             if job.kwargs.get("mail_id") == mail_id:
                 job.delete()
