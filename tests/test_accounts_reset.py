@@ -128,3 +128,17 @@ def test_a_forged_token_is_not_valid(new_client, csrf_token):
     browser.get("/password/reset/" + "x" * 43)
     assert browser.get("/password/reset").status_code == 404
     assert new_client().get("/password/reset").status_code == 404                 # no token at all
+
+
+def test_one_mail_per_account_every_two_minutes(client, csrf_token, make_user, web_tenant, smtp_server, use_smtp):
+    use_smtp(smtp_server.url)
+    user, _ = make_user()
+    email = user.email
+    start = clock.now()
+    clock.set_now(start)
+    _forgot(client, csrf_token, email)
+    clock.set_now(start + timedelta(seconds=60))
+    assert _forgot(client, csrf_token, email).status_code == 200
+    clock.set_now(start + timedelta(seconds=150))
+    _forgot(client, csrf_token, email)
+    assert len(deliver(smtp_server, web_tenant, TEMPLATE)) == 2

@@ -147,3 +147,20 @@ def test_the_secret_is_encrypted_at_rest_and_bound_to_its_user(client, login, cs
     with pytest.raises(DecryptionError):
         twofactor.manual_key(victim)
     db.session.rollback()
+
+
+def test_a_master_key_rotation_rewraps_the_secret(settings, make_user):
+    from saas.core.crypto.keyring import keyring
+    from saas.modules.keys import operations as keys
+
+    user, _ = make_user(tenant=False)
+    user = db.session.get(User, user.id)
+    twofactor.start_enrolment(user)
+    assert twofactor.confirm_enrolment(user, twofactor.current_code(user))
+    key, old_master = twofactor.manual_key(user), user.totp_master_key_id
+    db.session.commit()
+    keys.rotate_master(settings)
+    db.session.expire_all()
+    user = db.session.get(User, user.id)
+    assert user.totp_master_key_id == keyring().master.active_id != old_master
+    assert twofactor.manual_key(user) == key

@@ -356,6 +356,7 @@ def _register(tenant, invitation, context):
         db.session.commit()
         session.pop(sessions.INVITATION, None)
         switch_tenant(None)
+        g.audit_actor = None   # from here on the new user acts
         sessions.finish_login(user)
         flash(_("Welcome to %(tenant)s.", tenant=tenant.name), "success")
         return redirect(sessions.next_url(user, url_for("dashboard.index", tenant=tenant.slug)))

@@ -22,6 +22,8 @@ from saas.modules.outbox import operations as outbox
 from saas.modules.tenants.models import Tenant
 
 RESET_TTL = timedelta(minutes=30)
+# One mail per account per this interval at most: the public form cannot be used to flood a mailbox.
+RESET_INTERVAL = timedelta(minutes=2)
 TEMPLATE = "accounts.password_reset"
 
 
@@ -45,13 +47,19 @@ def request_reset(email: str) -> None:
     if user is None or not user.active:
         return
     tenant_ids = queries.tenant_ids_of(user)
-    if not tenant_ids:
+    if not tenant_ids or _recently_sent(user):
         return
     raw = secrets.token_urlsafe(32)
     db.session.add(PasswordReset(user_id=user.id, token_hash=token_hash(raw), expires_at=clock.now() + RESET_TTL))
     db.session.flush()
     _send(user, raw, tenant_ids[0])
     operations.audit_in_each_tenant(user, "auth.reset_request", outcome="ok", actor_kind="anonymous")
+
+
+def _recently_sent(user: User) -> bool:
+    since = clock.now() - RESET_INTERVAL
+    return db.session.scalar(sa.select(sa.func.count()).select_from(PasswordReset).where(
+        PasswordReset.user_id == user.id, PasswordReset.created_at > since)) > 0
 
 
 def _send(user: User, raw: str, tenant_id: int) -> None:
