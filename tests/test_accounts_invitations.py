@@ -247,3 +247,15 @@ def test_the_address_is_encrypted_at_rest(admin_client, csrf_token, web_tenant):
     db.session.commit()
     tenancy.set_tenant(None)
     assert b"versleuteld" not in raw[0]
+
+
+def test_tokens_in_links_are_kept_out_of_the_request_log():
+    import logging
+
+    from saas.modules.accounts.account_views import RedactAccountTokens
+
+    token = "A" * 43
+    for path in (f"/invite/zest/{token}", f"/password/reset/{token}"):
+        record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '"GET %s HTTP/1.1" 302 -', (path,), None)
+        RedactAccountTokens().filter(record)
+        assert token not in record.getMessage() and "[token]" in record.getMessage()

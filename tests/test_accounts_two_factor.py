@@ -47,6 +47,7 @@ def _enrol(client, csrf_token) -> tuple[str, list[str]]:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<svg" in html and "https://" not in html.split("<svg", 1)[1].split("</svg>", 1)[0]
+    assert "style=" not in html and "<script>" not in html         # the CSP allows neither inline
     key = _KEY.search(html).group(1).replace(" ", "")
     confirmed = client.post("/account/two-factor/confirm", data={
         "csrf_token": csrf_token(client, "/account/two-factor"), "code": _code(key)})
@@ -164,3 +165,21 @@ def test_a_master_key_rotation_rewraps_the_secret(settings, make_user):
     user = db.session.get(User, user.id)
     assert user.totp_master_key_id == keyring().master.active_id != old_master
     assert twofactor.manual_key(user) == key
+
+
+def test_wrong_second_factor_codes_lock_the_account(client, new_client, login, csrf_token, make_user,
+                                                   strict_tenant):
+    admin, password = make_user(tenant=strict_tenant)
+    login(client, admin.email, password)
+    key, _ = _enrol(client, csrf_token)
+    start = clock.now() + timedelta(seconds=60)
+    clock.set_now(start)
+    browser = new_client()
+    login(browser, admin.email, password)
+    for _ in range(5):
+        assert _second_step(browser, csrf_token, "000000").status_code == 401
+    assert _second_step(browser, csrf_token, _code(key)).status_code == 401      # locked: the right code too
+    clock.set_now(start + timedelta(seconds=61))
+    later = new_client()
+    login(later, admin.email, password)
+    assert _second_step(later, csrf_token, _code(key)).status_code == 302
