@@ -17,7 +17,6 @@ from saas.core.web import external_url
 from saas.extensions import db
 from saas.modules.accounts import operations, queries
 from saas.modules.accounts.models import PasswordReset, User
-from saas.modules.audit import operations as audit
 from saas.modules.outbox import operations as outbox
 from saas.modules.tenants.models import Tenant
 
