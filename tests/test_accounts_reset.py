@@ -142,3 +142,15 @@ def test_one_mail_per_account_every_two_minutes(client, csrf_token, make_user, w
     clock.set_now(start + timedelta(seconds=150))
     _forgot(client, csrf_token, email)
     assert len(deliver(smtp_server, web_tenant, TEMPLATE)) == 2
+
+
+def test_nul_bytes_in_the_new_forms_are_a_400(client, new_client, csrf_token, login, make_user, web_tenant):
+    assert _forgot(client, csrf_token, "iemand\x00@example.test").status_code == 400
+    admin, password = make_user()
+    login(client, admin.email, password)
+    url = f"/{web_tenant.slug}/members"
+    invite = client.post(url, data={"csrf_token": csrf_token(client, url), "email": "a\x00b@example.test",
+                                    "role": "agent"})
+    assert invite.status_code == 400
+    two_factor = new_client().post("/login/two-factor", data={"code": "12\x0034"})
+    assert two_factor.status_code in (302, 400)

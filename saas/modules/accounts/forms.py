@@ -20,6 +20,12 @@ def valid_email(_form, field) -> None:
         raise FormError(_l("Enter a valid email address.")) from None
 
 
+def no_control_characters(_form, field) -> None:
+    """NUL and other control characters never reach the database (PostgreSQL refuses NUL: a 500)."""
+    if any(ord(ch) < 32 for ch in field.data or ""):
+        raise FormError(_l("This field contains characters that are not allowed."))
+
+
 ROLE_LABELS = {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
                "client": _l("Client")}
 
@@ -52,7 +58,8 @@ class RoleForm(FlaskForm):
 
 
 class InviteForm(RoleForm):
-    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254), valid_email])
+    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254), no_control_characters,
+                                                         valid_email])
 
 
 def _new_password_fields():
@@ -72,7 +79,7 @@ class PasswordChangeForm(FlaskForm):
 
 
 class PasswordForgotForm(FlaskForm):
-    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254)])
+    email = StringField(_l("Email address"), validators=[DataRequired(), Length(max=254), no_control_characters])
 
 
 class PasswordResetForm(FlaskForm):
@@ -80,9 +87,9 @@ class PasswordResetForm(FlaskForm):
 
 
 class RegisterForm(FlaskForm):
-    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
+    display_name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120), no_control_characters])
     new_password, new_password_again = _new_password_fields()
 
 
 class CodeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40)])
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=40), no_control_characters])
