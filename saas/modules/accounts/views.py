@@ -67,6 +67,7 @@ def _required_account_step():
 STEP_ENDPOINTS = {
     "static", "accounts.logout", "accounts.set_locale", "accounts.account.password",
     "accounts.account.two_factor", "accounts.account.two_factor_confirm",
+    "accounts.invite.open",   # keeps the invitation in the session for after the step
 }
 
 
