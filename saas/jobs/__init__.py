@@ -1,10 +1,12 @@
 """Background jobs on RQ. Jobs take ids, never personal data: failed jobs keep their arguments in Redis.
 
     from saas import jobs
-    job = jobs.enqueue("keys", "saas.modules.keys.jobs.rotate_tenant_key", tenant_id=3, version=2)
+    job = jobs.enqueue("keys", "some.module.jobs.rotate", tenant_id=3, version=2)
 
-A job function is called as `func(tenant_id=..., **ids)` inside an app context with that tenant set
-(`saas.jobs.worker`), and reports progress with `saas.jobs.progress.report(done, total, stage)`.
+The tenant belongs to the job (`job.meta["tenant_id"]`), not to the function's arguments: a job function
+is called as `func(**ids)` inside an app context with that tenant set (`saas.jobs.worker`), reads it with
+`saas.core.tenancy.require_tenant_id()` if it needs it, and reports progress with
+`saas.jobs.progress.report(done, total, stage)`.
 """
 from __future__ import annotations
 
@@ -41,7 +43,7 @@ def enqueue(queue_name: str, func: str, *, tenant_id: int | None, job_id: str | 
     if job_id is not None and not valid_job_id(job_id):
         raise ValueError("job ids may only contain letters, digits, '-' and '_'")
     return queue(queue_name).enqueue(
-        func, kwargs={"tenant_id": tenant_id, **ids}, job_id=job_id, unique=unique,
+        func, kwargs=ids, job_id=job_id, unique=unique,
         retry=Retry(max=retry) if retry else None, job_timeout=timeout, description=description or func,
         result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, meta={"tenant_id": tenant_id},
     )
