@@ -84,7 +84,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
 def _init_modules(app: Flask) -> None:
     from saas.extensions import api
-    from saas.modules.tenants import entry
+    from saas.modules.portal import entry
 
     entry.init_app(app)   # how the portal enters a tenant; core only calls it
 

@@ -1,7 +1,7 @@
 """Entering a tenant from the portal: the tenant of the URL must be active and the user a member of it.
 
 Registered with `saas.core.web.set_tenant_entry` by the app factory, so core need not know the tenant
-and membership tables. Anything else answers 404 (never 403, never data); a signed-in user who is not a
+and membership tables (and neither feature needs to know the other: this folder joins them). Anything else answers 404 (never 403, never data); a signed-in user who is not a
 member leaves a refused line in that tenant's audit trail, committed although the answer is 404.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ from saas.core.web import set_tenant_entry, switch_tenant
 from saas.extensions import db
 from saas.modules.accounts.models import Membership
 from saas.modules.audit import operations as audit
+from saas.modules.tenants import queries as tenants_queries
 from saas.modules.tenants.models import Tenant
 
 
@@ -28,11 +29,6 @@ def enter_tenant_for_user(slug: str, user) -> None:
     g.tenant, g.membership = tenant, membership
 
 
-def active_tenant_ids() -> list[int]:
-    """Every active tenant, for the scheduler's per-tenant entries."""
-    return list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True)).order_by(Tenant.id)))
-
-
 def init_app(app: Flask) -> None:
     set_tenant_entry(app, enter_tenant_for_user)
-    app.extensions["saas.active_tenant_ids"] = active_tenant_ids
+    app.extensions["saas.active_tenant_ids"] = tenants_queries.active_tenant_ids
