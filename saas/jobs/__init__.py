@@ -12,13 +12,19 @@ from __future__ import annotations
 
 import re
 
-from rq import Retry
+from rq import Retry, get_current_job
 from rq.job import Job
 
 from saas.jobs.queues import FAILURE_TTL, RESULT_TTL, queue
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,120}$")
 _ALLOWED_ARG_TYPES = (int, str, bool, type(None))
+
+
+def tenant_of_current_job() -> int | None:
+    """The tenant the running job was enqueued for (None outside a job, or for a platform job)."""
+    job = get_current_job()
+    return (job.meta or {}).get("tenant_id") if job is not None else None
 
 
 def valid_job_id(value: str) -> bool:
