@@ -1,7 +1,7 @@
-"""The import rules of DESIGN.md section 3, enforced by import-linter (`[tool.importlinter]` in pyproject.toml):
-core, jobs and the plugin machinery import no feature; sector plugins import only the plugin API; no
-import cycle between feature folders, nor between the files of one feature (known ones are listed there,
-each with its owner)."""
+"""The import rules between core, jobs, plugins and features, enforced by import-linter
+(`[tool.importlinter]` in pyproject.toml): core, jobs and the plugin machinery import no feature; sector
+plugins import only the plugin API; no import cycle between feature folders, nor between the files of one
+feature (known ones are listed there, each with its owner)."""
 from __future__ import annotations
 
 import subprocess

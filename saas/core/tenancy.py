@@ -1,6 +1,6 @@
 """Tenant context and the ORM layer of isolation.
 
-Three independent layers keep tenants apart (DESIGN.md section 3):
+Three independent layers keep tenants apart:
 1. every tenant table carries `tenant_id` (`TenantScoped`);
 2. this module adds the current tenant to every ORM query and *fails closed* when none is set;
 3. PostgreSQL row-level security (`saas.core.rls`) reads the tenant set per transaction here.

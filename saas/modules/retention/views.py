@@ -275,7 +275,10 @@ def _queue_page(page: int):
     """Managers get the whole queue (subjects and companies); an agent only the flagged subjects of its
     open assignments (need-to-know, decided by the subjects' queries)."""
     if g.membership.role in MANAGERS:
-        return queries.verification_queue(page, PER_PAGE)
+        found = queries.verification_queue(page, PER_PAGE)
+        audit.record("retention.queue", "data_subject", None,   # one line with counts, like the subjects list
+                     detail={"count": len(found.items), "total": found.total, "page": page, "per_page": PER_PAGE})
+        return found
     found = subjects_queries.list_subjects(page, PER_PAGE, needs_verification=True)
     items = [queries.QueueItem("subject", subject, subject.needs_verification_since) for subject in found.items]
     return Page(items, found.total, found.page, found.per_page)
