@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from flask_babel import force_locale
 
-from saas.core.errors import DomainError
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.accounts.models import User
 from saas.modules.agreements import (

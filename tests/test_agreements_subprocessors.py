@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from saas.core.errors import DomainError
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.agreements import drafting, queries, sub_processors
 from saas.modules.agreements.models import SubProcessor

@@ -11,8 +11,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from saas.core.errors import DomainError
 from saas.core import clock, tenancy
+from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.agreements import lifecycle
 from saas.modules.audit.models import AuditEntry
