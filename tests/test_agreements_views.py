@@ -155,6 +155,19 @@ def test_revoking_from_the_portal_needs_a_reason(agreements_world, admin_client)
     assert agreement.status == "revoked" and agreement.closed_reason == "Opdracht gaat niet door"
 
 
+def test_a_refused_form_writes_nothing_but_its_page_view_is_audited(agreements_world, admin_client):
+    """The request's commit point rolls back a 400, yet the agreement page was shown again: its view lands."""
+    world = agreements_world
+    agreement_id = world.sent()
+    page = _url(world, f"/{agreement_id}")
+    token = find_csrf_token(admin_client.get(page).get_data(as_text=True))
+    views = _audited(world, "agreement.view", agreement_id)
+    refused = admin_client.post(_url(world, f"/{agreement_id}/revoke"), data={"reason": "x" * 600, "csrf_token": token})
+    assert refused.status_code == 400
+    assert _audited(world, "agreement.view", agreement_id) == views + 1
+    assert _audited(world, "agreement.revoke", agreement_id) == 0 and world.get(agreement_id).status == "sent"
+
+
 def test_downloads_are_audited(agreements_world, admin_client):
     world = agreements_world
     agreement_id = world.completed()

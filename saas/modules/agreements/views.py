@@ -19,7 +19,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from saas.core import clock
+from saas.core import clock, transaction
 from saas.core.errors import DomainError
 from saas.core.web import get_or_404, roles_required, switch_tenant, tenant_blueprint
 from saas.extensions import db, limiter
@@ -66,6 +66,13 @@ def _refused(exc: DomainError, endpoint: str = ".show", **values):
     db.session.rollback()
     flash(str(exc), "error")
     return redirect(url_for(endpoint, **values))
+
+
+def _keep_read_audit(status: int) -> None:
+    """A page shown again with 400 (a refused form) still shows the agreement: its view line must land
+    although the commit point rolls back. Only that line is pending (a refused write was rolled back)."""
+    if status >= 400:
+        transaction.persist_now()
 
 
 def _page_form(agreement: Agreement, form, form_name: str, error_field, action, done_message):
@@ -117,6 +124,7 @@ def _render_show(agreement: Agreement, status: int = 200, **forms_in_error):
     template = db.session.get(AgreementTemplate, agreement.template_id)
     signers = queries.signers_of(agreement)
     audit.record("agreement.view", "agreement", agreement.id)
+    _keep_read_audit(status)
     countersigner = next((s for s in signers if s.side == "tenant"), None)
     context = {
         "agreement": agreement, "template": template, "signers": signers, "trail": countersigning.trail(agreement),
@@ -327,6 +335,7 @@ def countersign(agreement_id):
         form.function.data = signer.function if signer else ""
     form.document_sha256.data = agreement.document_sha256
     audit.record("agreement.countersign_view", "agreement", agreement.id)
+    _keep_read_audit(status)
     return render_template("agreements/countersign.html", agreement=agreement, form=form, signer=signer,
                            signers=queries.signers_of(agreement)), status
 
