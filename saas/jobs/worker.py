@@ -4,9 +4,11 @@
     worker = AppSimpleWorker(["default"], app=app)     # runs jobs in this process (demo, tests)
 
 A job function is called as `func(**ids)`. Before it runs, the worker pushes an app context and sets the
-tenant the job was enqueued for (`job.meta["tenant_id"]`, see `saas.jobs.enqueue`), so the ORM filter and PostgreSQL row-level security
-apply; when it returns the session commits, when it raises the session rolls back. A long job may commit
-in batches itself (so a killed run resumes where it stopped); the worker commits whatever is left.
+tenant the job was enqueued for (`job.meta["tenant_id"]`, see `saas.jobs.enqueue`), so the ORM filter and
+PostgreSQL row-level security apply; a function that works with the tenant's id declares a `tenant_id`
+parameter and gets that one. When it returns the session commits, when it raises the session rolls back.
+A long job may commit in batches itself (so a killed run resumes where it stopped); the worker commits
+whatever is left.
 
 Database connections must not cross a fork (two processes on one socket corrupt the protocol): the parent
 disposes its pools before forking and the work horse drops the inherited pool without closing the
