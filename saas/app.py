@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from saas.core import tenancy, web
+    from saas.core import errors, tenancy, transaction, web
     from saas.core.crypto import masterkey
     from saas.core.crypto import keyring as keyring_module
     from saas.core.crypto.keyring import Keyring
@@ -77,11 +77,16 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     api.init_app(app)
     queues.init_app(app, settings)
+    transaction.init_app(app)   # first: its after_request runs last, once every other hook is done
+    errors.init_app(app)
     web.init_app(app)
 
 
 def _init_modules(app: Flask) -> None:
     from saas.extensions import api
+    from saas.modules.portal import entry
+
+    entry.init_app(app)   # how the portal enters a tenant; core only calls it
 
     for module in MODULES:
         views = feature_module(module, "views")

@@ -11,9 +11,12 @@ import sqlalchemy as sa
 from flask_babel import force_locale
 
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.accounts.models import User
-from saas.modules.agreements import jobs, lifecycle, operations, queries, rendering
+from saas.modules.agreements import (
+    common, countersigning, drafting, jobs, lifecycle, queries, queueing, rendering, sending,
+)
 from saas.modules.agreements.models import Agreement, Signer, SubProcessor
 from saas.modules.audit.models import AuditEntry
 from saas.modules.files import queries as stored_files
@@ -45,8 +48,8 @@ def test_create_checks_everything_at_once_and_writes_nothing_when_refused(agreem
     world = agreements_world
     world.enter()
     fields = dict(world.input().fields, subject_matter="", breach_notice_hours="200", end_of_contract="burn")
-    with pytest.raises(operations.Refused) as refused:
-        operations.create_agreement(world.input(fields=fields, counterparty_kvk="1234", signer_email="not-an-address",
+    with pytest.raises(DomainError) as refused:
+        drafting.create_agreement(world.input(fields=fields, counterparty_kvk="1234", signer_email="not-an-address",
                                                 countersigner_id=None, sub_processors="Hosting zonder land"),
                                     world.admin_id)
     assert set(refused.value.errors) == {"subject_matter", "breach_notice_hours", "end_of_contract", "counterparty_kvk",
@@ -62,8 +65,8 @@ def test_the_countersigner_must_be_an_admin_of_the_tenant(agreements_world, make
     stranger, _ = make_user(role="admin", tenant=make_tenant())
     for user in (supervisor, stranger):
         world.enter()
-        with pytest.raises(operations.Refused) as refused:
-            operations.create_agreement(world.input(countersigner_id=user.id), world.admin_id)
+        with pytest.raises(DomainError) as refused:
+            drafting.create_agreement(world.input(countersigner_id=user.id), world.admin_id)
         assert set(refused.value.errors) == {"countersigner_id"}
         db.session.rollback()
 
@@ -88,9 +91,9 @@ def test_the_send_job_renders_freezes_and_invites_exactly_once(agreements_world,
     world = agreements_world
     agreement_id = world.draft()
     world.enter()
-    operations.request_send(world.get(agreement_id), 14)
+    sending.request_send(world.get(agreement_id), 14)
     world.leave()
-    assert [j.id for j in agreement_queue.get_jobs()] == [jobs.job_id("send", agreement_id)]
+    assert [j.id for j in agreement_queue.get_jobs()] == [queueing.job_id("send", agreement_id)]
     assert world.run(jobs.send_agreement, agreement_id=str(agreement_id), valid_days=14) == "sent"
     agreement = world.get(agreement_id)
     assert agreement.status == "sent"
@@ -112,10 +115,10 @@ def test_send_is_refused_for_anything_but_a_draft_and_for_a_silly_period(agreeme
     world = agreements_world
     draft_id, sent_id = world.draft(), world.sent()
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.request_send(world.get(draft_id), 0)
-    with pytest.raises(operations.Refused):
-        operations.request_send(world.get(sent_id), 30)
+    with pytest.raises(DomainError):
+        sending.request_send(world.get(draft_id), 0)
+    with pytest.raises(DomainError):
+        sending.request_send(world.get(sent_id), 30)
 
 
 # ---- refused moves -------------------------------------------------------------------------------
@@ -135,14 +138,14 @@ def test_signing_a_revoked_agreement_is_refused(agreements_world):
     world = agreements_world
     agreement_id = world.sent()
     world.enter()
-    operations.revoke(world.get(agreement_id), "verkeerde partij gekozen", world.admin_id)
+    sending.revoke(world.get(agreement_id), "verkeerde partij gekozen", world.admin_id)
     world.leave()
     agreement = world.get(agreement_id)
     assert agreement.status == "revoked" and agreement.closed_reason == "verkeerde partij gekozen"
     tokens = list(db.session.scalars(sa.select(SigningToken)))
     assert tokens and all(t.revoked_at is not None for t in tokens)
     signer = queries.counterparty_signers(agreement)[0]
-    with pytest.raises(signing.SigningError):
+    with pytest.raises(DomainError):
         signing.sign(signer, "Jan Jansen", "directeur", True, agreement.document_sha256, token=tokens[0])
     db.session.rollback()
     assert world.get(agreement_id).status == "revoked"
@@ -155,18 +158,18 @@ def test_revoking_needs_a_reason_and_a_revocable_state(agreements_world):
     draft_id = world.draft()
     completed_id = world.completed()
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.revoke(world.get(draft_id), "   ", world.admin_id)
-    with pytest.raises(operations.Refused):
-        operations.revoke(world.get(completed_id), "te laat", world.admin_id)
+    with pytest.raises(DomainError):
+        sending.revoke(world.get(draft_id), "   ", world.admin_id)
+    with pytest.raises(DomainError):
+        sending.revoke(world.get(completed_id), "te laat", world.admin_id)
 
 
 def test_countersigning_is_refused_until_signed_and_for_anyone_but_the_countersigner(agreements_world, make_user):
     world = agreements_world
     agreement_id = world.sent()
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.countersign(world.get(agreement_id), world.admin(), "bestuurder", True,
+    with pytest.raises(DomainError):
+        countersigning.countersign(world.get(agreement_id), world.admin(), "bestuurder", True,
                                world.get(agreement_id).document_sha256)
     db.session.rollback()
     world.sign_as_counterparty(agreement_id)
@@ -180,8 +183,8 @@ def test_countersigning_is_refused_until_signed_and_for_anyone_but_the_countersi
         (world.admin(), "bestuurder", True, "0" * 64, None),
         (world.admin(), "", False, sha, {"function", "authority"}),
     ):
-        with pytest.raises(operations.Refused) as refused:
-            operations.countersign(world.get(agreement_id), user, function, authority, seen)
+        with pytest.raises(DomainError) as refused:
+            countersigning.countersign(world.get(agreement_id), user, function, authority, seen)
         if field:
             assert set(refused.value.errors) == field
         db.session.rollback()
@@ -199,7 +202,7 @@ def test_a_declined_agreement_keeps_the_reason_and_can_get_a_new_version(agreeme
     agreement = world.get(agreement_id)
     assert agreement.status == "declined" and agreement.closed_reason == "De bewaartermijn is te lang."
 
-    new = operations.new_version(agreement, world.admin_id)
+    new = drafting.new_version(agreement, world.admin_id)
     new_id = new.id
     world.leave()
     assert world.get(agreement_id).status == "superseded"
@@ -208,8 +211,8 @@ def test_a_declined_agreement_keeps_the_reason_and_can_get_a_new_version(agreeme
     assert copy.fields == agreement.fields
     assert [s.email for s in queries.counterparty_signers(copy)] == [SIGNER_EMAIL]
     assert [s.name for s in queries.sub_processors_of(copy)] == ["Hosting B.V."]
-    with pytest.raises(operations.Refused):
-        operations.new_version(world.get(agreement_id), world.admin_id)    # superseded: no second branch
+    with pytest.raises(DomainError):
+        drafting.new_version(world.get(agreement_id), world.admin_id)    # superseded: no second branch
 
 
 # ---- time: expiry and reminders ------------------------------------------------------------------
@@ -284,11 +287,11 @@ def test_countersigning_enqueues_the_seal(agreements_world, agreement_queue):
     ours = queries.tenant_signer(agreement)
     assert agreement.status == "countersigned"
     assert (ours.status, ours.function, ours.authority_confirmed) == ("signed", "bestuurder", True)
-    assert [j.id for j in agreement_queue.get_jobs()] == [jobs.job_id("seal", agreement_id)]
-    with pytest.raises(operations.Refused):
-        operations.new_version(world.get(agreement_id), world.admin_id)     # wait for the seal
-    with pytest.raises(operations.Refused):
-        operations.revoke(world.get(agreement_id), "te laat bedacht", world.admin_id)
+    assert [j.id for j in agreement_queue.get_jobs()] == [queueing.job_id("seal", agreement_id)]
+    with pytest.raises(DomainError):
+        drafting.new_version(world.get(agreement_id), world.admin_id)     # wait for the seal
+    with pytest.raises(DomainError):
+        sending.revoke(world.get(agreement_id), "te laat bedacht", world.admin_id)
 
 
 def test_seal_and_distribution_happen_once_and_the_sealed_pdf_verifies(agreements_world, agreement_queue):
@@ -300,7 +303,7 @@ def test_seal_and_distribution_happen_once_and_the_sealed_pdf_verifies(agreement
     agreement = world.get(agreement_id)
     assert agreement.status == "completed" and agreement.completed_at is not None
     sealed_file_id, sealed_sha, number = agreement.sealed_file_id, agreement.sealed_sha256, agreement.number
-    assert jobs.job_id("distribute", agreement_id) in [j.id for j in agreement_queue.get_jobs()]
+    assert queueing.job_id("distribute", agreement_id) in [j.id for j in agreement_queue.get_jobs()]
 
     assert world.run(jobs.seal_agreement, agreement_id=str(agreement_id)) == "skipped (completed)"
     again = world.get(agreement_id)
@@ -344,8 +347,8 @@ def test_the_sealed_pdf_prints_the_signature_page_and_the_trail(agreements_world
     assert names[1].get_object()["/EF"]["/F"].get_object().data == document
     html = stored_files.read(stored_files.get(agreement.document_html_file_id)).decode()
     with force_locale("en"):
-        page = operations.signature_page(agreement, operations.current_tenant(), "Verwerkersovereenkomst")
-        final = rendering.sealed_html(html, page, operations.trail(agreement), "en")
+        page = countersigning.signature_page(agreement, common.current_tenant(), "Verwerkersovereenkomst")
+        final = rendering.sealed_html(html, page, countersigning.trail(agreement), "en")
     assert agreement.document_sha256 in final and "UTC" in final and ("CET" in final or "CEST" in final)
     assert "Jan Jansen" in final and "Anna Admin" in final and "Countersigned" in final
 
@@ -384,8 +387,8 @@ def test_an_assignment_gets_one_agreement_which_covers_it_once_completed(agreeme
     assert assignment.agreement_id == agreement_id and not queries.covers_assignment(assignment)
 
     world.enter()
-    with pytest.raises(operations.Refused) as refused:
-        operations.create_agreement(world.input(assignment_id=assignment_id), world.admin_id)
+    with pytest.raises(DomainError) as refused:
+        drafting.create_agreement(world.input(assignment_id=assignment_id), world.admin_id)
     assert set(refused.value.errors) == {"assignment_id"}
     db.session.rollback()
 
@@ -404,15 +407,15 @@ def test_a_new_version_of_a_completed_agreement_takes_over_the_assignment_when_c
     old_id = world.completed(assignment_id=assignment_id)
 
     world.enter()
-    new_id = operations.new_version(world.get(old_id), world.admin_id).id
+    new_id = drafting.new_version(world.get(old_id), world.admin_id).id
     world.leave()
     assert world.get(old_id).status == "completed"                   # still in force meanwhile
     assignment = _assignment_row(world, assignment_id)
     assert assignment.agreement_id == old_id and queries.covers_assignment(assignment)
 
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.new_version(world.get(old_id), world.admin_id)   # one newer version at a time
+    with pytest.raises(DomainError):
+        drafting.new_version(world.get(old_id), world.admin_id)   # one newer version at a time
     db.session.rollback()
     world.run(jobs.send_agreement, agreement_id=str(new_id), valid_days=30)
     world.sign_as_counterparty(new_id)
@@ -428,7 +431,7 @@ def test_a_new_version_of_an_open_agreement_supersedes_it_at_once(agreements_wor
     assignment_id = _assignment(world)
     old_id = world.sent(assignment_id=assignment_id)
     world.enter()
-    new_id = operations.new_version(world.get(old_id), world.admin_id).id
+    new_id = drafting.new_version(world.get(old_id), world.admin_id).id
     world.leave()
     assert world.get(old_id).status == "superseded"
     assert all(t.revoked_at is not None for t in db.session.scalars(sa.select(SigningToken)))
@@ -442,7 +445,7 @@ def test_the_worker_runs_send_seal_and_distribution(agreements_world, work_in_pr
     world = agreements_world
     agreement_id = world.draft()
     world.enter()
-    operations.request_send(world.get(agreement_id), 30)
+    sending.request_send(world.get(agreement_id), 30)
     world.leave()
     work_in_process(("agreements",))
     assert world.get(agreement_id).status == "sent"
@@ -462,7 +465,7 @@ def test_editing_a_draft_replaces_its_terms_annex_and_assignment(agreements_worl
     first, second = _assignment(world), _assignment(world)
     agreement_id = world.draft(assignment_id=first)
     world.enter()
-    operations.update_draft(world.get(agreement_id), world.input(
+    drafting.update_draft(world.get(agreement_id), world.input(
         counterparty_name="Andere Naam B.V.", assignment_id=second, signer_email="nieuw@opdrachtgever.example",
         sub_processors="Backup B.V. | NL | back-ups\nMail Ltd | IE | e-mail"))
     world.leave()
@@ -476,5 +479,5 @@ def test_editing_a_draft_replaces_its_terms_annex_and_assignment(agreements_worl
 
     world.run(jobs.send_agreement, agreement_id=str(agreement_id), valid_days=30)
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.update_draft(world.get(agreement_id), world.input())
+    with pytest.raises(DomainError):
+        drafting.update_draft(world.get(agreement_id), world.input())

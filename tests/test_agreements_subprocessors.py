@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.extensions import db
-from saas.modules.agreements import operations, queries
+from saas.modules.agreements import drafting, queries, sub_processors
 from saas.modules.agreements.models import SubProcessor
 from saas.modules.agreements.views import RedactObjectionTokens
 from saas.modules.outbox.models import OutboxMail
@@ -28,7 +29,7 @@ def _announce(world, agreement_id, name: str) -> tuple[str, str]:
     """Announce a new sub-processor; returns its id and the path of the objection link in the mail."""
     clock.set_now(ANNOUNCED)
     agreement = world.get(agreement_id)
-    sub = operations.add_sub_processor(agreement, name, "IE", "e-mail verzenden")
+    sub = sub_processors.add_sub_processor(agreement, name, "IE", "e-mail verzenden")
     sub_id = sub.id
     world.leave()
     world.enter()
@@ -91,8 +92,8 @@ def test_the_controller_may_object_until_the_end_of_the_notice_period(agreements
         assert 'data-state="closed"' in page and 'id="objection-form"' not in page
         assert sub.objected_at is None and queries.sub_processor_state(sub) == "effective"
         world.enter()
-        with pytest.raises(operations.Refused):
-            operations.object_to_change(db.session.get(SubProcessor, sub_id), "te laat")
+        with pytest.raises(DomainError):
+            sub_processors.object_to_change(db.session.get(SubProcessor, sub_id), "te laat")
 
 
 def test_a_second_objection_and_a_missing_reason_are_refused(agreements_world, new_client):
@@ -105,8 +106,8 @@ def test_a_second_objection_and_a_missing_reason_are_refused(agreements_world, n
     assert empty.status_code == 400
     _object(new_client, path)
     world.enter()
-    with pytest.raises(operations.Refused):
-        operations.object_to_change(db.session.get(SubProcessor, sub_id), "nogmaals")
+    with pytest.raises(DomainError):
+        sub_processors.object_to_change(db.session.get(SubProcessor, sub_id), "nogmaals")
 
 
 def test_a_removal_is_announced_and_takes_effect_after_the_period(agreements_world):
@@ -115,7 +116,7 @@ def test_a_removal_is_announced_and_takes_effect_after_the_period(agreements_wor
     clock.set_now(ANNOUNCED)
     agreement = world.get(agreement_id)
     (hosting,) = queries.sub_processors_of(agreement)
-    operations.remove_sub_processor(agreement, hosting)
+    sub_processors.remove_sub_processor(agreement, hosting)
     hosting_id = hosting.id
     world.leave()
     world.enter()
@@ -123,7 +124,7 @@ def test_a_removal_is_announced_and_takes_effect_after_the_period(agreements_wor
     assert queries.sub_processor_state(hosting) == "removal_announced" and queries.in_annex(hosting)
     clock.set_now(DEADLINE + timedelta(seconds=1))
     assert queries.sub_processor_state(hosting) == "removed" and not queries.in_annex(hosting)
-    new = operations.new_version(world.get(agreement_id), world.admin_id)
+    new = drafting.new_version(world.get(agreement_id), world.admin_id)
     assert queries.sub_processors_of(new) == []
 
 
@@ -134,13 +135,13 @@ def test_changes_are_announced_only_for_completed_processor_agreements_with_gene
     as_controller = world.completed(tenant_role="controller")
     specific = world.completed(fields={**world.input().fields, "subprocessor_authorisation": "specific"})
     world.enter()
-    operations.add_sub_processor(world.get(draft_id), "Nieuw B.V.", "NL", "backup")     # a draft: simply added
+    sub_processors.add_sub_processor(world.get(draft_id), "Nieuw B.V.", "NL", "backup")     # a draft: simply added
     world.leave()
     assert [s.change for s in queries.sub_processors_of(world.get(draft_id))] == ["existing", "existing"]
     for agreement_id in (sent_id, as_controller, specific):
         world.enter()
-        with pytest.raises(operations.Refused):
-            operations.add_sub_processor(world.get(agreement_id), "Nieuw B.V.", "NL", "backup")
+        with pytest.raises(DomainError):
+            sub_processors.add_sub_processor(world.get(agreement_id), "Nieuw B.V.", "NL", "backup")
         db.session.rollback()
     world.enter()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail).where(

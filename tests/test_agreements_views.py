@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from saas.extensions import db
-from saas.modules.agreements import jobs, operations, queries
+from saas.modules.agreements import queries, queueing, template_versions
 from saas.modules.agreements.models import AgreementTemplate, SigningEvent
 from saas.modules.audit.models import AuditEntry
 from saas.modules.tenants.models import Tenant
@@ -105,7 +105,7 @@ def test_sending_from_the_detail_page_runs_as_a_job(agreements_world, admin_clie
     assert bad.status_code == 400 and agreement_queue.count == 0
     response = _post(admin_client, _url(world, f"/{agreement_id}/send"), {"valid_days": "10"}, _url(world, f"/{agreement_id}"))
     assert response.status_code == 302
-    assert [j.id for j in agreement_queue.get_jobs()] == [jobs.job_id("send", agreement_id)]
+    assert [j.id for j in agreement_queue.get_jobs()] == [queueing.job_id("send", agreement_id)]
     waiting = admin_client.get(_url(world, f"/{agreement_id}")).get_data(as_text=True)
     assert "data-progress-url" in waiting and 'id="send-form"' not in waiting
     work_in_process(("agreements",))
@@ -142,7 +142,7 @@ def test_countersigning_in_the_portal_records_ip_and_browser(agreements_world, a
                                                             SigningEvent.kind == "countersigned"))
     assert event.ip == admin_client.environ_base["REMOTE_ADDR"] and event.user_agent
     assert event.document_sha256 == sha
-    assert [j.id for j in agreement_queue.get_jobs()] == [jobs.job_id("seal", agreement_id)]
+    assert [j.id for j in agreement_queue.get_jobs()] == [queueing.job_id("seal", agreement_id)]
 
 
 def test_revoking_from_the_portal_needs_a_reason(agreements_world, admin_client):
@@ -153,6 +153,19 @@ def test_revoking_from_the_portal_needs_a_reason(agreements_world, admin_client)
     assert _post(admin_client, url, {"reason": "Opdracht gaat niet door"}, _url(world, f"/{agreement_id}")).status_code == 302
     agreement = world.get(agreement_id)
     assert agreement.status == "revoked" and agreement.closed_reason == "Opdracht gaat niet door"
+
+
+def test_a_refused_form_writes_nothing_but_its_page_view_is_audited(agreements_world, admin_client):
+    """The request's commit point rolls back a 400, yet the agreement page was shown again: its view lands."""
+    world = agreements_world
+    agreement_id = world.sent()
+    page = _url(world, f"/{agreement_id}")
+    token = find_csrf_token(admin_client.get(page).get_data(as_text=True))
+    views = _audited(world, "agreement.view", agreement_id)
+    refused = admin_client.post(_url(world, f"/{agreement_id}/revoke"), data={"reason": "x" * 600, "csrf_token": token})
+    assert refused.status_code == 400
+    assert _audited(world, "agreement.view", agreement_id) == views + 1
+    assert _audited(world, "agreement.revoke", agreement_id) == 0 and world.get(agreement_id).status == "sent"
 
 
 def test_downloads_are_audited(agreements_world, admin_client):
@@ -177,8 +190,8 @@ def test_downloads_are_audited(agreements_world, admin_client):
 def test_the_template_page_names_missing_elements_and_publishing_is_refused(agreements_world, admin_client):
     world = agreements_world
     world.enter()
-    draft = operations.new_template_version(db.session.get(AgreementTemplate, world.templates["nl"]))
-    operations.save_template(draft, draft.title, "<h1>Verwerkersovereenkomst</h1><p>Te kort.</p>")
+    draft = template_versions.new_template_version(db.session.get(AgreementTemplate, world.templates["nl"]))
+    template_versions.save_template(draft, draft.title, "<h1>Verwerkersovereenkomst</h1><p>Te kort.</p>")
     draft_id = draft.id
     world.leave()
     page = admin_client.get(_url(world, f"/templates/{draft_id}")).get_data(as_text=True)
@@ -192,7 +205,7 @@ def test_the_template_page_names_missing_elements_and_publishing_is_refused(agre
     world.leave()
 
     saved = _post(admin_client, _url(world, f"/templates/{draft_id}"),
-                  {"title": "Verwerkersovereenkomst", "body": operations.default_body("nl")}, _url(world, f"/templates/{draft_id}"))
+                  {"title": "Verwerkersovereenkomst", "body": template_versions.default_body("nl")}, _url(world, f"/templates/{draft_id}"))
     assert saved.status_code == 302
     assert _post(admin_client, _url(world, f"/templates/{draft_id}/publish"), form_page=_url(world, f"/templates/{draft_id}")).status_code == 302
     world.enter()

@@ -30,8 +30,8 @@ def test_unsafe_job_ids_and_unknown_queues_are_refused(ctx, job_queue):
     assert "nope" not in QUEUES
 
 
-def test_ids_are_enqueued_with_the_tenant_in_kwargs_and_meta(ctx, job_queue):
+def test_ids_are_enqueued_with_the_tenant_in_meta_only(ctx, job_queue):
     job = jobs.enqueue("default", T + "report_steps", tenant_id=7, steps=3, job_id="steps-7")
-    assert job.kwargs == {"tenant_id": 7, "steps": 3}
+    assert job.kwargs == {"steps": 3}   # the tenant belongs to the job, not to the function
     assert job.meta["tenant_id"] == 7
     assert job_queue.job_ids == ["steps-7"]

@@ -25,8 +25,8 @@ def test_audit_chain_verification_records_ok_and_fails_on_a_broken_chain(ctx, ma
     db.session.scalar(sa.select(AuditHead)).seq += 1  # the head now claims an entry that is not there
     as_tenant(None)
     queue("sweeps").empty()
-    ok = jobs.enqueue("sweeps", "saas.jobs.housekeeping.verify_audit_chain", tenant_id=healthy.id)
-    failed = jobs.enqueue("sweeps", "saas.jobs.housekeeping.verify_audit_chain", tenant_id=broken.id)
+    ok = jobs.enqueue("sweeps", "saas.modules.audit.jobs.verify_audit_chain", tenant_id=healthy.id)
+    failed = jobs.enqueue("sweeps", "saas.modules.audit.jobs.verify_audit_chain", tenant_id=broken.id)
 
     work_in_process(["sweeps"])
 

@@ -240,7 +240,7 @@ def test_rotate_command_queues_one_job_with_a_deterministic_id_and_wait_runs_it(
     job_id = _invoke(app, "rotate", "--tenant", populated["slug"]).strip()
     assert job_id == f"keyrot-{tenant_id}-v2"
     job = Job.fetch(job_id, connection=redis())
-    assert job.origin == "keys" and job.kwargs == {"tenant_id": tenant_id, "version": 2}
+    assert job.origin == "keys" and job.kwargs == {"version": 2} and job.meta["tenant_id"] == tenant_id
     assert _invoke(app, "rotate", "--tenant", populated["slug"]).strip() == job_id  # not queued twice
 
     output = _invoke(app, "rotate", "--tenant", populated["slug"], "--wait")

@@ -12,12 +12,12 @@ import pytest
 import sqlalchemy as sa
 
 from saas.core import clock, tenancy
+from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.agreements import lifecycle
 from saas.modules.audit.models import AuditEntry
 from saas.modules.signing import operations, queries
 from saas.modules.signing.models import SigningToken
-from saas.modules.signing.operations import SigningError
 from tests.support.fixtures_jobs import wait_for
 from tests.support.fixtures_web import find_csrf_token
 from tests.support.signing import (agreement_of, create_agreement, events_of, in_tenant, request_code, sign,
@@ -172,9 +172,9 @@ def test_signing_a_revoked_agreement_is_refused(ctx, make_tenant, client):
     in_tenant(made.tenant_id)
     signer = signer_of(made)
     token_row = db.session.scalar(sa.select(SigningToken).where(SigningToken.signer_id == signer.id))
-    with pytest.raises(SigningError) as refused:
+    with pytest.raises(DomainError) as refused:
         operations.sign(signer, "Petra Jansen", "Directeur", True, made.sha256, token=token_row)
-    assert (refused.value.reason, refused.value.facts) == ("closed", {"status": "revoked"})
+    assert (refused.value.reason, refused.value.facts) == ("closed", {"state": "revoked"})
     db.session.rollback()
     assert signer_of(made).status == "viewed" and agreement_of(made).status == "revoked"
 

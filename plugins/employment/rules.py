@@ -1,4 +1,4 @@
-"""Retention rules for applicants and employees (seed 004, AP guidance; DESIGN.md section 4).
+"""Retention rules for applicants and employees (seed 004, AP guidance).
 
 An applicant who was not hired is purged 4 weeks after the procedure closed, or 1 year after it while the
 applicant's consent for the applicant pool holds. A withdrawn or expired consent drops the applicant back to

@@ -1,6 +1,6 @@
 """Tenant context and the ORM layer of isolation.
 
-Three independent layers keep tenants apart (DESIGN.md section 3):
+Three independent layers keep tenants apart:
 1. every tenant table carries `tenant_id` (`TenantScoped`);
 2. this module adds the current tenant to every ORM query and *fails closed* when none is set;
 3. PostgreSQL row-level security (`saas.core.rls`) reads the tenant set per transaction here.
@@ -17,7 +17,6 @@ from sqlalchemy.sql import util as sql_util
 from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column, with_loader_criteria
 
 _current_tenant: contextvars.ContextVar[int | None] = contextvars.ContextVar("current_tenant", default=None)
-_bypass: contextvars.ContextVar[bool] = contextvars.ContextVar("tenant_bypass", default=False)
 
 
 class NoTenantError(RuntimeError):
@@ -52,23 +51,6 @@ def tenant_context(tenant_id: int | None):
 def set_tenant(tenant_id: int | None) -> None:
     """Set the tenant for the rest of this context (a request or a job)."""
     _current_tenant.set(tenant_id)
-
-
-@contextlib.contextmanager
-def platform_scope():
-    """Explicitly cross tenants: platform operations such as syncing tenants or rotating the master key.
-
-    Code inside must not read personal data; it exists for key management and housekeeping.
-    """
-    token = _bypass.set(True)
-    try:
-        yield
-    finally:
-        _bypass.reset(token)
-
-
-def bypass_active() -> bool:
-    return _bypass.get()
 
 
 def new_id() -> uuid.UUID:
@@ -115,7 +97,7 @@ def _add_tenant_criteria(state) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
     sync_database_tenant(state.session.connection(bind_arguments=state.bind_arguments))
-    if state.execution_options.get("skip_tenant_filter") or _bypass.get():
+    if state.execution_options.get("skip_tenant_filter"):
         return
     if not (any(_is_tenant_mapper(m) for m in state.all_mappers) or _reads_tenant_table(state.statement)):
         return
@@ -143,7 +125,7 @@ def _stamp_new_rows(session: Session, flush_context, instances) -> None:
             if tenant_id is None:
                 raise NoTenantError(f"cannot write {type(obj).__name__} without a tenant")
             obj.tenant_id = tenant_id
-        elif tenant_id is not None and obj.tenant_id != tenant_id and not _bypass.get():
+        elif tenant_id is not None and obj.tenant_id != tenant_id:
             raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
 
 

@@ -5,11 +5,10 @@ import functools
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, current_app, g, has_request_context, request, session, url_for
 from flask_login import current_user
 
-from saas.core import tenancy
+from saas.core import tenancy, transaction
 from saas.extensions import db, login_manager
 
 LOCALES = ("nl", "en")
@@ -46,9 +45,7 @@ def select_locale() -> str:
 
 def switch_tenant(tenant_id: int | None) -> None:
     """Start a new transaction as this tenant: PostgreSQL learns the tenant at transaction start."""
-    if db.session.new or db.session.dirty or db.session.deleted:
-        raise RuntimeError("switching tenant with unsaved changes")
-    db.session.commit()
+    transaction.fresh_transaction()
     tenancy.set_tenant(tenant_id)
 
 
@@ -76,26 +73,17 @@ def tenant_blueprint(name: str, import_name: str, **kwargs) -> Blueprint:
     return bp
 
 
+def set_tenant_entry(app: Flask, enter) -> None:
+    """Core knows no tenant or membership table: the feature that owns them registers `enter(slug, user)`,
+    which sets `g.tenant` and `g.membership` and the tenant of the session, or aborts with 404."""
+    app.extensions["saas.enter_tenant"] = enter
+
+
 def enter_tenant_for_user(slug: str, user) -> None:
-    from saas.modules.accounts.models import Membership
-    from saas.modules.tenants.models import Tenant
-
-    tenant = db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug, Tenant.active.is_(True)))
-    if tenant is None:
-        abort(404)
-    switch_tenant(tenant.id)
-    membership = db.session.scalar(sa.select(Membership).where(Membership.user_id == user.id))
-    if membership is None:
-        _audit_refusal("tenant.enter", "tenant", str(tenant.id), user)
-        abort(404)
-    g.tenant, g.membership = tenant, membership
-
-
-def _audit_refusal(action, object_type, object_id, user) -> None:
-    from saas.modules.audit import operations as audit
-
-    audit.record(action, object_type, object_id, outcome="denied", actor_id=str(user.id))
-    db.session.commit()
+    enter = current_app.extensions.get("saas.enter_tenant")
+    if enter is None:
+        raise RuntimeError("no feature registered how to enter a tenant (saas.core.web.set_tenant_entry)")
+    enter(slug, user)
 
 
 def roles_required(*roles: str):

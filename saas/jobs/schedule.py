@@ -11,15 +11,14 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from croniter import croniter
+from flask import current_app
 from redis import Redis
 from rq import get_current_job
 from rq.cron import CronScheduler
 from rq.exceptions import DuplicateJobError
 
 from saas.core import clock
-from saas.extensions import db
 from saas.jobs import enqueue
 from saas.jobs.queues import FAILURE_TTL, QUEUES, RESULT_TTL
 
@@ -31,7 +30,7 @@ DISPATCH_QUEUE = "default"
 class PeriodicJob:
     name: str          # short and stable: it is part of every job id
     queue: str
-    func: str          # dotted path, called as func(tenant_id=...)
+    func: str          # dotted path, called as func() as the job's tenant (or none)
     cron: str          # UTC
     per_tenant: bool
 
@@ -41,7 +40,7 @@ class PeriodicJob:
 
 
 SCHEDULE: tuple[PeriodicJob, ...] = (
-    PeriodicJob("audit-verify", "sweeps", "saas.jobs.housekeeping.verify_audit_chain", "30 2 * * *", per_tenant=True),
+    PeriodicJob("audit-verify", "sweeps", "saas.modules.audit.jobs.verify_audit_chain", "30 2 * * *", per_tenant=True),
     PeriodicJob("prune-jobs", "default", "saas.jobs.housekeeping.prune_finished", "7 * * * *", per_tenant=False),
     PeriodicJob("retention-sweep", "sweeps", "saas.modules.retention.jobs.scheduled_sweep", "15 1 * * *", per_tenant=True),
     PeriodicJob("agreement-reminders", "agreements", "saas.modules.agreements.jobs.send_reminders", "15 * * * *",
@@ -71,12 +70,11 @@ def _tick_moment() -> datetime:
 
 
 def _active_tenant_ids() -> list[int]:
-    from saas.modules.tenants.models import Tenant
+    """The feature that owns the tenant table registers how to list the active ones (core names none)."""
+    return current_app.extensions["saas.active_tenant_ids"]()
 
-    return list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True)).order_by(Tenant.id)))
 
-
-def dispatch(tenant_id: int | None = None, entry_name: str = "") -> list[str]:
+def dispatch(entry_name: str = "") -> list[str]:
     """Enqueue the jobs of one schedule entry for the current tick; returns the ids it enqueued."""
     periodic = entry(entry_name)
     slot = slot_of(periodic, _tick_moment())
@@ -100,7 +98,7 @@ def build_cron(connection: Redis, name: str = "") -> CronScheduler:
         if periodic.queue not in QUEUES:
             raise ValueError(f"periodic job {periodic.name} uses unknown queue {periodic.queue}")
         scheduler.register(
-            dispatch, DISPATCH_QUEUE, kwargs={"tenant_id": None, "entry_name": periodic.name},
+            dispatch, DISPATCH_QUEUE, kwargs={"entry_name": periodic.name},
             cron=periodic.cron, name=f"saas:{periodic.name}", result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
         )
     return scheduler

@@ -3,10 +3,12 @@
     worker = AppWorker(["sweeps", "mail"], app=app)    # forks a work horse per job (production)
     worker = AppSimpleWorker(["default"], app=app)     # runs jobs in this process (demo, tests)
 
-A job function is called as `func(tenant_id=..., **ids)`. Before it runs, the worker pushes an app context
-and sets the tenant from the `tenant_id` argument, so the ORM filter and PostgreSQL row-level security
-apply; when it returns the session commits, when it raises the session rolls back. A long job may commit
-in batches itself (so a killed run resumes where it stopped); the worker commits whatever is left.
+A job function is called as `func(**ids)`. Before it runs, the worker pushes an app context and sets the
+tenant the job was enqueued for (`job.meta["tenant_id"]`, see `saas.jobs.enqueue`), so the ORM filter and
+PostgreSQL row-level security apply; a function that works with the tenant's id declares a `tenant_id`
+parameter and gets that one. When it returns the session commits, when it raises the session rolls back.
+A long job may commit in batches itself (so a killed run resumes where it stopped); the worker commits
+whatever is left.
 
 Database connections must not cross a fork (two processes on one socket corrupt the protocol): the parent
 disposes its pools before forking and the work horse drops the inherited pool without closing the
@@ -15,6 +17,7 @@ parent's sockets (`dispose(close=False)`, as SQLAlchemy's pooling guide and CKAN
 from __future__ import annotations
 
 import contextlib
+import inspect
 
 from flask import Flask
 from rq import SimpleWorker, Worker
@@ -39,11 +42,22 @@ def unit_of_work(tenant_id: int | None):
 
 
 class TenantJob(Job):
-    """A job whose function runs as one unit of work of the tenant named in its `tenant_id` argument."""
+    """A job whose function runs as one unit of work of the tenant in its meta data."""
+
+    @property
+    def tenant_id(self) -> int | None:
+        return (self.meta or {}).get("tenant_id")
 
     def perform(self):
-        with unit_of_work(self.kwargs.get("tenant_id")):
+        with unit_of_work(self.tenant_id):
             return super().perform()
+
+    def _execute(self):
+        # A function that works with its tenant's id may ask for it by name; the argument comes from the
+        # job, so it cannot disagree with the tenant the job runs as.
+        if "tenant_id" in inspect.signature(self.func).parameters and "tenant_id" not in self.kwargs:
+            return self.func(*self.args, tenant_id=self.tenant_id, **self.kwargs)
+        return super()._execute()
 
 
 def dispose_engines(app: Flask, close: bool = True) -> None:

@@ -92,7 +92,7 @@ class AgreementWorld:
         db.session.commit()
         tenancy.set_tenant(None)
         with unit_of_work(self.tenant_id):
-            return func(tenant_id=self.tenant_id, **ids)
+            return func(**ids)   # the tenant is the unit of work's, as in the worker
 
     def sent(self, **overrides):
         """A draft, sent by the send job (rendered, frozen, invited)."""

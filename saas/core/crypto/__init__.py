@@ -1,1 +1,1 @@
-"""Envelope encryption: master key -> tenant key -> per-subject key (DESIGN.md section 3)."""
+"""Envelope encryption: master key -> tenant key -> per-subject key."""

@@ -25,7 +25,7 @@ from saas.core.crypto import aead as box
 from saas.core.crypto import masterkey
 from saas.core.crypto.masterkey import KEY_BYTES, MasterKeyError, MasterKeyRing
 from saas.core.crypto.models import ShreddedSubject, SubjectKey, TenantKey
-from saas.core.tenancy import bypass_active, current_tenant_id, sync_database_tenant
+from saas.core.tenancy import current_tenant_id, sync_database_tenant
 from saas.extensions import db
 
 DATA, INDEX = "data", "index"
@@ -52,7 +52,7 @@ def subject_key_aad(tenant_id: int, subject_hex: str, generation: int) -> bytes:
 
 def _check_tenant(tenant_id: int) -> None:
     """Fail closed: a cached key must not leak into another tenant's work."""
-    if not bypass_active() and current_tenant_id() != tenant_id:
+    if current_tenant_id() != tenant_id:
         raise KeyMissing("keys are used only inside their own tenant")
 
 

@@ -93,7 +93,7 @@ def templates_group():
 @with_appcontext
 def seed_command(slug: str | None, every: bool):
     """Install the shipped Dutch and English templates (published, version 1) where missing."""
-    from saas.modules.agreements import operations
+    from saas.modules.agreements import template_versions
     from saas.modules.tenants.models import Tenant
 
     if bool(slug) == every:
@@ -105,7 +105,7 @@ def seed_command(slug: str | None, every: bool):
     for tenant_id, slug in [(t.id, t.slug) for t in tenants]:
         db.session.commit()
         tenancy.set_tenant(tenant_id)
-        languages = [t.language for t in operations.seed_default_templates()]
+        languages = [t.language for t in template_versions.seed_default_templates()]
         db.session.commit()
         tenancy.set_tenant(None)
         click.echo(f"{slug:<14} {'installed ' + ', '.join(languages) if languages else 'already installed'}")

@@ -1,5 +1,5 @@
 """Flask-WTF forms of the agreement pages (CSRF on every POST). They carry the input only: the rules live in
-`operations`, whose `Refused.errors` the views put back on these fields, so each rule is written once."""
+the writes, whose `DomainError.errors` the views put back on these fields, so each rule is written once."""
 from __future__ import annotations
 
 import uuid
@@ -10,7 +10,7 @@ from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAre
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from saas.modules.agreements import labels, merge_fields, operations
+from saas.modules.agreements import common, drafting, labels, merge_fields, sending
 
 ROLE_CHOICES = [SelectChoice("processor", _l("We are the processor (the other party is the controller)")),
                 SelectChoice("controller", _l("We are the controller (the other party is the processor)"))]
@@ -29,7 +29,7 @@ def _merge_field(definition: merge_fields.MergeField):
 
 
 def show_errors(form: FlaskForm, errors: dict[str, str]) -> None:
-    """Put the messages of `operations.Refused.errors` on their fields (others on the form)."""
+    """Put the messages of `DomainError.errors` on their fields (others on the form)."""
     for name, message in errors.items():
         if name in form._fields:
             form[name].errors = [*form[name].errors, message]
@@ -70,9 +70,9 @@ class AgreementForm(FlaskForm):
         self.client_org_id.choices = none + [SelectChoice(str(o.id), o.name) for o in organisations]
         self.assignment_id.choices = none + [SelectChoice(str(a.id), a.title) for a in assignments]
 
-    def to_input(self) -> operations.AgreementInput:
+    def to_input(self) -> drafting.AgreementInput:
         days = (self.reminder_days.data or "").strip()
-        return operations.AgreementInput(
+        return drafting.AgreementInput(
             template_id=_uuid_or_none(self.template_id.data), tenant_role=self.tenant_role.data or "",
             counterparty_name=self.counterparty_name.data or "",
             counterparty_kvk=(self.counterparty_kvk.data or "").strip() or None,
@@ -91,12 +91,12 @@ for _definition in merge_fields.MERGE_FIELDS:
 
 
 class SendForm(FlaskForm):
-    valid_days = StringField(_l("The signing link is valid for (days)"), default=str(operations.DEFAULT_VALID_DAYS),
+    valid_days = StringField(_l("The signing link is valid for (days)"), default=str(sending.DEFAULT_VALID_DAYS),
                              render_kw={"inputmode": "numeric"})
 
 
 class RevokeForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for revoking"), validators=[Length(max=operations.REASON_MAX)],
+    reason = TextAreaField(_l("Reason for revoking"), validators=[Length(max=common.REASON_MAX)],
                            render_kw={"rows": 2})
 
 
@@ -117,10 +117,10 @@ class SubProcessorForm(FlaskForm):
 
 
 class TemplateForm(FlaskForm):
-    title = StringField(_l("Title"), validators=[Length(max=operations.TITLE_MAX)])
+    title = StringField(_l("Title"), validators=[Length(max=common.TITLE_MAX)])
     body = TextAreaField(_l("Text (HTML with merge fields)"), render_kw={"rows": 30, "spellcheck": "false"})
 
 
 class ObjectionForm(FlaskForm):
-    reason = TextAreaField(_l("Reason for the objection"), validators=[Length(max=operations.REASON_MAX)],
+    reason = TextAreaField(_l("Reason for the objection"), validators=[Length(max=common.REASON_MAX)],
                            render_kw={"rows": 4})

@@ -102,11 +102,6 @@ def events_of(agreement: Agreement) -> list[SigningEvent]:
     return list(db.session.scalars(query))
 
 
-def has_event(agreement: Agreement, kind: str) -> bool:
-    query = sa.select(SigningEvent.id).where(SigningEvent.agreement_id == agreement.id, SigningEvent.kind == kind)
-    return db.session.scalar(query.limit(1)) is not None
-
-
 def next_number(year: int) -> str:
     """VO-<year>-<n>: one more than the highest first-version number of that year."""
     prefix = f"VO-{year}-"

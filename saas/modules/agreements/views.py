@@ -2,7 +2,8 @@
 page for sub-processor changes (`/objection/<tenant>/<token>`).
 
 Admins do everything; supervisors read (list, detail, trail, downloads). Another tenant's ids answer 404.
-Reads and writes go through `queries` and `operations`; a refused write is rolled back and explained.
+Reads go through `queries`, writes through the concern's module; a refused write is explained and the
+request's commit point (`saas.core.transaction`) rolls it back. Views do not commit.
 Element ids used by the browser tests: #agreement-status, #send-form/#send-submit, #countersign-form,
 #function, #authority, #countersign-submit, #document-sha256, #download-document, #download-sealed.
 """
@@ -18,11 +19,15 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from saas.core import clock
+from saas.core import clock, transaction
+from saas.core.errors import DomainError
 from saas.core.web import get_or_404, roles_required, switch_tenant, tenant_blueprint
 from saas.extensions import db, limiter
 from saas.modules.accounts import queries as accounts_queries
-from saas.modules.agreements import forms, jobs, labels, merge_fields, operations, queries, rendering
+from saas.modules.agreements import (
+    common, countersigning, drafting, forms, labels, merge_fields, queries, queueing, rendering, sending,
+    sub_processors, template_versions,
+)
 from saas.modules.agreements.models import Agreement, AgreementTemplate, SubProcessor
 from saas.modules.audit import operations as audit
 from saas.modules.files import queries as stored_files
@@ -57,10 +62,17 @@ def _words() -> dict:
             "is_admin": getattr(g.get("membership"), "role", None) == "admin"}
 
 
-def _refused(exc: operations.Refused, endpoint: str = ".show", **values):
+def _refused(exc: DomainError, endpoint: str = ".show", **values):
     db.session.rollback()
     flash(str(exc), "error")
     return redirect(url_for(endpoint, **values))
+
+
+def _keep_read_audit(status: int) -> None:
+    """A page shown again with 400 (a refused form) still shows the agreement: its view line must land
+    although the commit point rolls back. Only that line is pending (a refused write was rolled back)."""
+    if status >= 400:
+        transaction.persist_now()
 
 
 def _page_form(agreement: Agreement, form, form_name: str, error_field, action, done_message):
@@ -70,11 +82,10 @@ def _page_form(agreement: Agreement, form, form_name: str, error_field, action, 
         return _render_show(agreement, 400, **{form_name: form})
     try:
         action()
-    except operations.Refused as exc:
+    except DomainError as exc:
         db.session.rollback()
         error_field.errors = [str(exc)]
         return _render_show(agreement, 400, **{form_name: form})
-    db.session.commit()
     flash(done_message(), "success")
     return redirect(url_for(".show", agreement_id=agreement.id))
 
@@ -113,10 +124,10 @@ def _render_show(agreement: Agreement, status: int = 200, **forms_in_error):
     template = db.session.get(AgreementTemplate, agreement.template_id)
     signers = queries.signers_of(agreement)
     audit.record("agreement.view", "agreement", agreement.id)
-    db.session.commit()
+    _keep_read_audit(status)
     countersigner = next((s for s in signers if s.side == "tenant"), None)
     context = {
-        "agreement": agreement, "template": template, "signers": signers, "trail": operations.trail(agreement),
+        "agreement": agreement, "template": template, "signers": signers, "trail": countersigning.trail(agreement),
         "sub_processors": [(s, queries.sub_processor_state(s)) for s in queries.sub_processors_of(agreement)],
         "assignment": queries.assignment_of(agreement),
         "supersedes": db.session.get(Agreement, agreement.supersedes_id) if agreement.supersedes_id else None,
@@ -145,7 +156,7 @@ def _pending_job(agreement: Agreement) -> tuple[object, str] | None:
     if step is None:
         return None
     try:
-        job = find_tenant_job(jobs.job_id(step, agreement.id), agreement.tenant_id)
+        job = find_tenant_job(queueing.job_id(step, agreement.id), agreement.tenant_id)
         status = job.get_status() if job is not None else None
     except Exception:   # Redis away: the page still works, without the progress bar
         return None
@@ -160,7 +171,6 @@ def _pdf(agreement: Agreement, file_id, action: str, download_name: str, as_atta
         abort(404)
     content = stored_files.read(stored)
     audit.record(action, "agreement", agreement.id, detail={"file_id": str(stored.id)})
-    db.session.commit()
     return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=download_name,
                      as_attachment=as_attachment)
 
@@ -192,12 +202,11 @@ def preview(agreement_id):
     if agreement.status != "draft":
         abort(404)
     try:
-        content = pdf.html_to_pdf(operations.agreement_html(agreement))
+        content = pdf.html_to_pdf(sending.agreement_html(agreement))
     except rendering.TemplateProblem as exc:
         flash(_("The template cannot be rendered: %(problem)s", problem=str(exc)), "error")
         return redirect(url_for(".show", agreement_id=agreement.id))
     audit.record("agreement.preview", "agreement", agreement.id)
-    db.session.commit()
     return send_file(io.BytesIO(content), mimetype="application/pdf", download_name=f"{agreement.number}-preview.pdf")
 
 
@@ -227,12 +236,11 @@ def create():
     if not form.validate_on_submit():
         return _render_form(form, None, 400 if form.is_submitted() else 200)
     try:
-        agreement = operations.create_agreement(form.to_input(), current_user.id)
-    except operations.Refused as exc:
+        agreement = drafting.create_agreement(form.to_input(), current_user.id)
+    except DomainError as exc:
         db.session.rollback()
         forms.show_errors(form, exc.errors or {"": str(exc)})
         return _render_form(form, None, 400)
-    db.session.commit()
     flash(_("Agreement %(number)s was created as a draft.", number=agreement.number), "success")
     return redirect(url_for(".show", agreement_id=agreement.id))
 
@@ -251,12 +259,11 @@ def edit(agreement_id):
     if not form.validate():
         return _render_form(form, agreement, 400)
     try:
-        operations.update_draft(agreement, form.to_input())
-    except operations.Refused as exc:
+        drafting.update_draft(agreement, form.to_input())
+    except DomainError as exc:
         db.session.rollback()
         forms.show_errors(form, exc.errors or {"": str(exc)})
         return _render_form(form, agreement, 400)
-    db.session.commit()
     flash(_("The changes were saved."), "success")
     return redirect(url_for(".show", agreement_id=agreement.id))
 
@@ -288,7 +295,7 @@ def send(agreement_id):
 
     def send_it():
         days = (form.valid_days.data or "").strip()
-        operations.request_send(agreement, int(days) if days.isdigit() else 0)
+        sending.request_send(agreement, int(days) if days.isdigit() else 0)
 
     return _page_form(agreement, form, "send_form", form.valid_days, send_it,
                       lambda: _("The agreement is being prepared and sent; this page shows when it is."))
@@ -300,7 +307,7 @@ def revoke(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.RevokeForm()
     return _page_form(agreement, form, "revoke_form", form.reason,
-                      lambda: operations.revoke(agreement, form.reason.data or "", current_user.id),
+                      lambda: sending.revoke(agreement, form.reason.data or "", current_user.id),
                       lambda: _("The agreement was revoked; its signing links no longer work."))
 
 
@@ -312,14 +319,13 @@ def countersign(agreement_id):
     status = 200
     if form.validate_on_submit():
         try:
-            operations.countersign(agreement, current_user, form.function.data, form.authority.data is True,
+            countersigning.countersign(agreement, current_user, form.function.data, form.authority.data is True,
                                    form.document_sha256.data)
-        except operations.Refused as exc:
+        except DomainError as exc:
             db.session.rollback()
             forms.show_errors(form, exc.errors or {"": str(exc)})
             status = 400
         else:
-            db.session.commit()
             flash(_("You countersigned. The sealed PDF is made and mailed to all parties."), "success")
             return redirect(url_for(".show", agreement_id=agreement.id))
     elif form.is_submitted():
@@ -329,7 +335,7 @@ def countersign(agreement_id):
         form.function.data = signer.function if signer else ""
     form.document_sha256.data = agreement.document_sha256
     audit.record("agreement.countersign_view", "agreement", agreement.id)
-    db.session.commit()
+    _keep_read_audit(status)
     return render_template("agreements/countersign.html", agreement=agreement, form=form, signer=signer,
                            signers=queries.signers_of(agreement)), status
 
@@ -341,10 +347,9 @@ def new_version(agreement_id):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        new = operations.new_version(agreement, current_user.id)
-    except operations.Refused as exc:
+        new = drafting.new_version(agreement, current_user.id)
+    except DomainError as exc:
         return _refused(exc, agreement_id=agreement.id)
-    db.session.commit()
     flash(_("Version %(version)s was made as a draft: check it and send it.", version=new.version), "success")
     return redirect(url_for(".show", agreement_id=new.id))
 
@@ -356,7 +361,7 @@ def add_sub_processor(agreement_id):
     form = forms.SubProcessorForm()
     return _page_form(
         agreement, form, "sub_form", form.name,
-        lambda: operations.add_sub_processor(agreement, form.name.data or "", form.country.data or "",
+        lambda: sub_processors.add_sub_processor(agreement, form.name.data or "", form.country.data or "",
                                              form.purpose.data or ""),
         lambda: _("The sub-processor was added.") if agreement.status == "draft"
         else _("The change was announced to the controller, who may object until the notice period ends."))
@@ -371,10 +376,9 @@ def remove_sub_processor(agreement_id, sub_id):
         abort(404)
     was_draft = agreement.status == "draft"
     try:
-        operations.remove_sub_processor(agreement, sub)
-    except operations.Refused as exc:
+        sub_processors.remove_sub_processor(agreement, sub)
+    except DomainError as exc:
         return _refused(exc, agreement_id=agreement.id)
-    db.session.commit()
     flash(_("The sub-processor was removed.") if was_draft
           else _("The removal was announced to the controller."), "success")
     return redirect(url_for(".show", agreement_id=agreement.id))
@@ -393,8 +397,7 @@ def templates():
 def seed_templates():
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
-    created = operations.seed_default_templates(current_user.id)
-    db.session.commit()
+    created = template_versions.seed_default_templates(current_user.id)
     flash(_("%(count)s default templates were installed.", count=len(created)) if created
           else _("The default templates are already installed."), "success")
     return redirect(url_for(".templates"))
@@ -411,18 +414,17 @@ def template(template_id):
             abort(404)
         if form.validate_on_submit():
             try:
-                operations.save_template(item, form.title.data, form.body.data)
-            except operations.Refused as exc:
+                template_versions.save_template(item, form.title.data, form.body.data)
+            except DomainError as exc:
                 db.session.rollback()
                 forms.show_errors(form, exc.errors or {"": str(exc)})
                 status = 400
             else:
-                db.session.commit()
                 flash(_("The draft was saved."), "success")
                 return redirect(url_for(".template", template_id=item.id))
         else:
             status = 400
-    check = operations.check_template(item) if status == 200 else None
+    check = template_versions.check_template(item) if status == 200 else None
     return render_template("agreements/template.html", item=item, form=form, check=check,
                            versions=queries.template_versions(item.key, item.language),
                            confirm_form=forms.ConfirmForm(), merge_fields=merge_fields.MERGE_FIELDS,
@@ -442,10 +444,9 @@ def publish_template(template_id):
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        operations.publish_template(item, current_user.id)
-    except operations.Refused as exc:
+        template_versions.publish_template(item, current_user.id)
+    except DomainError as exc:
         return _refused(exc, ".template", template_id=item.id)
-    db.session.commit()
     flash(_("Version %(version)s is published; new agreements use it.", version=item.version), "success")
     return redirect(url_for(".template", template_id=item.id))
 
@@ -456,8 +457,7 @@ def new_template_version(template_id):
     item = get_or_404(AgreementTemplate, template_id)
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
-    draft = operations.new_template_version(item)
-    db.session.commit()
+    draft = template_versions.new_template_version(item)
     return redirect(url_for(".template", template_id=draft.id))
 
 
@@ -497,17 +497,16 @@ def objection(tenant_slug, token):
     status = 200
     if form.validate_on_submit():
         try:
-            operations.object_to_change(sub, form.reason.data or "")
-        except operations.Refused as exc:
+            sub_processors.object_to_change(sub, form.reason.data or "")
+        except DomainError as exc:
             db.session.rollback()
             form.reason.errors = [str(exc)]
             status = 400
         else:
-            db.session.commit()
             flash(_("Your objection was recorded and sent to %(tenant)s.", tenant=tenant.name), "success")
             return redirect(url_for(".objection", tenant_slug=tenant_slug, token=token))
     elif form.is_submitted():
         status = 400
     open_window = sub.objected_at is None and clock.now() <= queries.aware(sub.objection_until)
     return render_template("agreements/objection.html", tenant=tenant, sub=sub, agreement=agreement, form=form,
-                           open_window=open_window, deadline=operations.local_text(sub.objection_until)), status
+                           open_window=open_window, deadline=common.local_text(sub.objection_until)), status

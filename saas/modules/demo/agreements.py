@@ -5,7 +5,7 @@ outbox. Everything goes through the real operations: rendering, signing, counter
 from __future__ import annotations
 
 from saas.extensions import db
-from saas.modules.agreements import operations as agreements
+from saas.modules.agreements import countersigning, drafting, sending, template_versions
 from saas.modules.agreements import queries as agreement_queries
 from saas.modules.assignments.models import Assignment
 from saas.modules.clients.models import ClientOrganisation
@@ -33,23 +33,23 @@ TERMS = {
 def seed_agreements(tenant: Tenant, users: dict, assignments: list[Assignment]) -> int:
     """Templates for every tenant; agreements where the tenant needs one per assignment. Returns how many."""
     admin = users["admin"]
-    agreements.seed_default_templates(admin.id)
+    template_versions.seed_default_templates(admin.id)
     if not tenant.plugin_settings("leadgen").get("agreement_per_assignment"):
         return 0
-    template = agreement_queries.latest_published(agreements.DEFAULT_KEY, tenant.locale)
+    template = agreement_queries.latest_published(template_versions.DEFAULT_KEY, tenant.locale)
     made = 0
     for number, assignment in enumerate(assignments):
-        agreement = agreements.create_agreement(_input(template.id, assignment, admin, number), admin.id)
-        agreements.send(agreement, VALID_DAYS)
+        agreement = drafting.create_agreement(_input(template.id, assignment, admin, number), admin.id)
+        sending.send(agreement, VALID_DAYS)
         if assignment.active and number == 0:
             _complete(agreement, admin)
         made += 1
     return made
 
 
-def _input(template_id, assignment: Assignment, admin, number: int) -> agreements.AgreementInput:
+def _input(template_id, assignment: Assignment, admin, number: int) -> drafting.AgreementInput:
     organisation = db.session.get(ClientOrganisation, assignment.client_org_id)
-    return agreements.AgreementInput(
+    return drafting.AgreementInput(
         template_id=template_id, tenant_role="processor", counterparty_name=organisation.name,
         counterparty_kvk=organisation.kvk_number, fields=dict(TERMS),
         signer_name="Demo Opdrachtgever", signer_email=f"opdrachtgever{number + 1}@client.demo",
@@ -64,5 +64,5 @@ def _complete(agreement, admin) -> None:
     token = signing_queries.tokens_of(signer)[0]
     signing.mark_viewed(signer)
     signing.sign(signer, "Demo Opdrachtgever", "directeur", True, agreement.document_sha256, token=token)
-    agreements.countersign(agreement, admin, "bestuurder", True, agreement.document_sha256)
-    agreements.seal(agreement)
+    countersigning.countersign(agreement, admin, "bestuurder", True, agreement.document_sha256)
+    countersigning.seal(agreement)

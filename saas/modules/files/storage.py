@@ -13,14 +13,11 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from saas.core import transaction
 from saas.core.crypto import aead as box
 from saas.modules.files.models import StoredFile
-
-_REMOVE_ON_COMMIT = "saas_files_remove_on_commit"
-_REMOVE_ON_ROLLBACK = "saas_files_remove_on_rollback"
 
 
 def file_aad(stored: StoredFile) -> bytes:
@@ -65,12 +62,14 @@ def reencrypt(stored: StoredFile) -> bool:
 
 
 def remove_after_commit(session: Session, stored: StoredFile) -> None:
-    session.info.setdefault(_REMOVE_ON_COMMIT, []).append(path_of(stored))
+    """The row is deleted in this transaction: the file goes once that is committed.
+    (`session` is the request's or job's session, the one `transaction` watches.)"""
+    transaction.after_commit(_unlink, path_of(stored))
 
 
 def remove_after_rollback(session: Session, stored: StoredFile) -> None:
     """A file written for a row that is never committed must not stay behind."""
-    session.info.setdefault(_REMOVE_ON_ROLLBACK, []).append(path_of(stored))
+    transaction.after_rollback(_unlink, path_of(stored))
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -87,20 +86,5 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _unlink_all(paths) -> None:
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    session.info.pop(_REMOVE_ON_ROLLBACK, None)
-    _unlink_all(session.info.pop(_REMOVE_ON_COMMIT, ()))
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous_transaction) -> None:
-    if previous_transaction.nested or previous_transaction.parent is not None:
-        return  # a savepoint: the outer transaction decides
-    session.info.pop(_REMOVE_ON_COMMIT, None)
-    _unlink_all(session.info.pop(_REMOVE_ON_ROLLBACK, ()))
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from rq.exceptions import InvalidJobOperation
 from rq.job import Job, JobStatus
 
+from saas.core import transaction
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 
@@ -14,7 +15,7 @@ class NotRetryable(RuntimeError):
 
 def retry_failed(job: Job) -> Job:
     """Put a failed job back on its queue. The audit line is flushed first, so a failure to requeue
-    rolls it back, and committed after, so a retry is never unaudited."""
+    rolls it back, and committed right after, so a retry (already back on its queue) is never unaudited."""
     if job.get_status() != JobStatus.FAILED:
         raise NotRetryable(job.id)
     audit.record("job.retry", "job", job.id, detail={"queue": job.origin})
@@ -24,5 +25,5 @@ def retry_failed(job: Job) -> Job:
     except InvalidJobOperation as exc:  # another admin was quicker
         db.session.rollback()
         raise NotRetryable(job.id) from exc
-    db.session.commit()
+    transaction.persist_now()
     return job

@@ -28,7 +28,7 @@ SMTP_TIMEOUT = 30
 CLAIM_STALE_AFTER = timedelta(seconds=4 * SMTP_TIMEOUT)
 
 
-def send_mail(tenant_id: int, mail_id: str) -> str:
+def send_mail(mail_id: str) -> str:
     """Send (or, without SMTP, deliver to the outbox) one queued mail; returns what happened."""
     mail = db.session.get(OutboxMail, uuid.UUID(mail_id))
     if mail is None:

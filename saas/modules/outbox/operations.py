@@ -11,10 +11,9 @@ from collections.abc import Sequence
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import event
-from sqlalchemy.orm import Session
 
 from saas import jobs
+from saas.core import transaction
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
@@ -22,7 +21,6 @@ from saas.modules.outbox.models import FAILED, QUEUED, OutboxMail
 
 SEND_JOB = "saas.modules.outbox.jobs.send_mail"
 MAX_ATTEMPTS = 3
-_PENDING = "saas_outbox_pending"
 log = logging.getLogger(__name__)
 
 
@@ -71,20 +69,12 @@ def enqueue_send(tenant_id: int, mail_id) -> None:
 
 
 def _enqueue_after_commit(tenant_id: int, mail_id) -> None:
-    db.session().info.setdefault(_PENDING, []).append((tenant_id, str(mail_id)))
+    transaction.after_commit(_enqueue_committed, tenant_id, str(mail_id))
 
 
-@event.listens_for(Session, "after_commit")
-def _send_pending(session: Session) -> None:
-    for tenant_id, mail_id in session.info.pop(_PENDING, []):
-        try:
-            enqueue_send(tenant_id, mail_id)
-        except RedisError:
-            # The mail is committed and stays "queued": an admin sees it in the outbox.
-            log.warning("mail %s stored but not enqueued: Redis unavailable", mail_id)
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _forget_pending(session: Session, previous_transaction) -> None:
-    if previous_transaction.parent is None:
-        session.info.pop(_PENDING, None)
+def _enqueue_committed(tenant_id: int, mail_id: str) -> None:
+    try:
+        enqueue_send(tenant_id, mail_id)
+    except RedisError:
+        # The mail is committed and stays "queued": an admin sees it in the outbox.
+        log.warning("mail %s stored but not enqueued: Redis unavailable", mail_id)

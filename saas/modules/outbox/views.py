@@ -9,7 +9,6 @@ from flask_babel import gettext as _
 
 from saas.core.crypto.aead import DecryptionError
 from saas.core.web import get_or_404, roles_required, tenant_blueprint
-from saas.extensions import db
 from saas.modules.accounts.forms import EmptyForm
 from saas.modules.audit import operations as audit
 from saas.modules.outbox import operations, queries
@@ -39,7 +38,6 @@ def show(mail_id):
     except DecryptionError:
         content = None  # the subject it was about has been erased
     audit.record("mail.view", "outbox_mail", mail.id, outcome="ok" if content else "failed")
-    db.session.commit()
     return render_template("outbox/show.html", mail=mail, content=content, requeue_form=EmptyForm(),
                            body_hidden=operations.body_hidden(mail),
                            can_requeue=mail.status == FAILED and content is not None)
@@ -52,6 +50,5 @@ def requeue(mail_id):
     if not EmptyForm().validate() or mail.status != FAILED:
         abort(400)
     operations.requeue(mail)
-    db.session.commit()
     flash(_("The mail was queued again."), "success")
     return redirect(url_for(".show", mail_id=mail.id))

@@ -102,9 +102,9 @@ def enqueue_sweep(run: SweepRun, func: str = SWEEP_JOB, **options) -> Job:
                         sweep_run_id=str(run.id), **options)
 
 
-def scheduled_sweep(tenant_id: int) -> str:
+def scheduled_sweep() -> str:
     """The daily sweep of one tenant (`saas.jobs.schedule`): starts today's run and queues its job."""
-    return str(start_sweep(tenant_id, as_of=clock.today(), trigger="schedule").id)
+    return str(start_sweep(require_tenant_id(), as_of=clock.today(), trigger="schedule").id)
 
 
 # --- the sweep ---------------------------------------------------------------------------------------

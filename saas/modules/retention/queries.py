@@ -295,10 +295,9 @@ class QueueItem:
 
 def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UUID | None = None) -> Page:
     """Flagged subjects and companies, longest waiting first. Subjects are loaded (and their keys fetched
-    together) for display; the read is audited as one line with counts, like the subjects list.
+    together) for display. The caller audits the read (a query writes nothing).
     `client_org_id` limits the queue to one client organisation's records (a client user)."""
     from saas.core.crypto.keyring import keyring
-    from saas.modules.audit import operations as audit
 
     subjects = sa.select(sa.literal("subject").label("kind"), DataSubject.id.label("id"),
                          DataSubject.needs_verification_since.label("since")).where(
@@ -320,7 +319,5 @@ def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UU
     loaded.update({c.id: c for c in db.session.scalars(sa.select(Company).where(Company.id.in_(company_ids)))})
     keyring().prefetch(subject_ids)
     items = [QueueItem(row.kind, loaded[row.id], row.since) for row in rows if row.id in loaded]
-    audit.record("retention.queue", "data_subject", None,
-                 detail={"count": len(items), "total": total, "page": page, "per_page": per_page})
     return Page(items, total, page, per_page)
 

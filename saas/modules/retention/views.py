@@ -22,7 +22,6 @@ from flask_babel import ngettext
 from saas.core import clock
 from saas.core.paging import Page
 from saas.core.web import endpoint_url, get_or_404, roles_required, tenant_blueprint
-from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.companies import queries as companies_queries
 from saas.modules.retention import engine, jobs, operations, policies, queries
@@ -237,7 +236,6 @@ def index():
         form=SweepForm() if role == "admin" else None, plugin_titles=_plugin_titles(),
         period_text=period_text, origin_of=origin_of, colours=ACTION_COLOURS, today=clock.today(),
     )
-    db.session.commit()
     return page
 
 
@@ -261,7 +259,6 @@ def sweep(run_id):
     rows = sorted((key, action, count) for key, actions in (run.counts or {}).items()
                   for action, count in actions.items())
     page = render_template("retention/sweep.html", run=run, rows=rows)
-    db.session.commit()
     return page
 
 
@@ -278,7 +275,10 @@ def _queue_page(page: int):
     """Managers get the whole queue (subjects and companies); an agent only the flagged subjects of its
     open assignments (need-to-know, decided by the subjects' queries)."""
     if g.membership.role in MANAGERS:
-        return queries.verification_queue(page, PER_PAGE)
+        found = queries.verification_queue(page, PER_PAGE)
+        audit.record("retention.queue", "data_subject", None,   # one line with counts, like the subjects list
+                     detail={"count": len(found.items), "total": found.total, "page": page, "per_page": PER_PAGE})
+        return found
     found = subjects_queries.list_subjects(page, PER_PAGE, needs_verification=True)
     items = [queries.QueueItem("subject", subject, subject.needs_verification_since) for subject in found.items]
     return Page(items, found.total, found.page, found.per_page)
@@ -292,7 +292,6 @@ def verification_queue():
     view = render_template("retention/verify.html", page=page, role=role,
                            can_edit=role in MANAGERS,
                            companies_url=endpoint_url("companies.index", verification="needed"))
-    db.session.commit()
     return view
 
 
@@ -312,7 +311,6 @@ def verify_subject(subject_id):
     subject = subjects_queries.find_subject(subject_id, "retention.verify", verifying=True)
     _checked_form()
     operations.verify_record(subject)
-    db.session.commit()
     flash(_("The record is verified and can be used again."), "success")
     return _back_to_queue()
 
@@ -323,7 +321,6 @@ def verify_company(company_id):
     company = companies_queries.find_company(company_id, "retention.verify")
     _checked_form()
     operations.verify_record(company)
-    db.session.commit()
     flash(_("The company is verified."), "success")
     return _back_to_queue()
 
@@ -345,11 +342,9 @@ def mark_left(subject_id):
         audit.record("subject.view", "data_subject", subject.id, detail={"purpose": "mark_left"})
         page = render_template("retention/left.html", subject=subject, form=RecordActionForm(),
                                purging=_purges_at_once(subject))
-        db.session.commit()
         return page
     _checked_form()
     decisions = operations.mark_left(subject)
-    db.session.commit()
     if any(d.action == "purge" for d in decisions):
         flash(_("Recorded that this person left the company: their data was deleted."), "success")
     else:

@@ -1,5 +1,6 @@
-"""Online signing: invitation links, one-time codes, signing and declining. Callers commit; on any
-`SigningError` they roll back, so a refused step leaves nothing written.
+"""Online signing: invitation links, one-time codes, signing and declining. They do not commit; a refused
+step raises `DomainError` with a fixed `reason` code the pages translate, and the request's commit point
+rolls back what it wrote (`saas.core.transaction`).
 
 Links: a random token per invitation (only its SHA-256 is stored), valid until the agreement expires,
 revocable, and not used up by opening it (mail scanners open links): signing or declining uses it.
@@ -25,6 +26,7 @@ from flask_babel import lazy_gettext as _l
 
 from saas.core import clock
 from saas.core.crypto.keyring import keyring
+from saas.core.errors import DomainError
 from saas.core.web import external_url
 from saas.extensions import db
 from saas.modules.agreements import lifecycle
@@ -47,12 +49,9 @@ INVITABLE = frozenset({"draft", *lifecycle.OPEN_FOR_SIGNING})  # draft: `send` m
 SIGNER_OPEN = ("invited", "viewed")
 
 
-class SigningError(ValueError):
-    """A signing step that is refused. `reason` is a fixed code the pages translate; nothing is written."""
-
-    def __init__(self, reason: str, **facts):
-        super().__init__(reason)
-        self.reason, self.facts = reason, facts
+def refused(reason: str, **facts) -> DomainError:
+    """A signing step that is refused: `reason` is a fixed code the pages translate."""
+    return DomainError(reason, reason=reason, status=409, **facts)
 
 
 @dataclass(frozen=True)
@@ -83,18 +82,18 @@ def _issue_token(signer: Signer, agreement: Agreement) -> str:
 
 def _check_invitable(signer: Signer, agreement: Agreement) -> None:
     if signer.side != "counterparty":
-        raise SigningError("not_a_counterparty_signer")
+        raise refused("not_a_counterparty_signer")
     if agreement.status not in INVITABLE:
-        raise SigningError("closed", status=agreement.status)
+        raise refused("closed", state=agreement.status)
     if signer.status not in SIGNER_OPEN:
-        raise SigningError("signer_done", status=signer.status)
+        raise refused("signer_done", state=signer.status)
     if not agreement.document_sha256 or not agreement.document_file_id:
-        raise SigningError("no_document")
+        raise refused("no_document")
     expires_at = queries.aware(agreement.expires_at)
     if expires_at is None or expires_at <= clock.now():
-        raise SigningError("expired")
+        raise refused("expired")
     if not signer.email:
-        raise SigningError("no_email")
+        raise refused("no_email")
 
 
 def invite(signer: Signer) -> str:
@@ -114,7 +113,7 @@ def remind(signer: Signer) -> str:
     agreement = db.session.get(Agreement, signer.agreement_id)
     _check_invitable(signer, agreement)
     if agreement.status not in lifecycle.OPEN_FOR_SIGNING:
-        raise SigningError("closed", status=agreement.status)
+        raise refused("closed", state=agreement.status)
     raw = _issue_token(signer, agreement)
     mail = _send_link_mail(signer, agreement, raw, "agreement_reminder", "signing/mail/reminder.txt",
                            _l("Reminder: please sign processor agreement %(number)s"))
@@ -199,9 +198,9 @@ def send_code(signer: Signer) -> OneTimeCode:
     last = queries.newest_code(signer)
     if last is not None and queries.aware(last.created_at) + CODE_RESEND_AFTER > now:
         wait = queries.aware(last.created_at) + CODE_RESEND_AFTER - now
-        raise SigningError("code_too_soon", wait_seconds=max(1, int(wait.total_seconds() + 0.999)))
+        raise refused("code_too_soon", wait_seconds=max(1, int(wait.total_seconds() + 0.999)))
     if queries.codes_sent_since(signer, now - timedelta(days=1)) >= CODE_MAX_PER_DAY:
-        raise SigningError("code_limit")
+        raise refused("code_limit")
     db.session.execute(
         sa.update(OneTimeCode).where(OneTimeCode.signer_id == signer.id, OneTimeCode.verified_at.is_(None),
                                      OneTimeCode.expires_at > now)
@@ -275,20 +274,20 @@ def lock_agreement(agreement_id) -> Agreement:
                            .execution_options(synchronize_session=False))
     agreement = db.session.scalar(query.execution_options(populate_existing=True))
     if agreement is None:
-        raise SigningError("missing")
+        raise refused("missing")
     return agreement
 
 
 def check_open(agreement: Agreement, signer: Signer) -> None:
     """The agreement still takes signatures from this signer."""
     if agreement.status not in lifecycle.OPEN_FOR_SIGNING:
-        raise SigningError("closed", status=agreement.status)
+        raise refused("closed", state=agreement.status)
     expires_at = queries.aware(agreement.expires_at)
     if expires_at is None or expires_at <= clock.now():
-        raise SigningError("expired")
+        raise refused("expired")
     db.session.refresh(signer)
     if signer.status not in SIGNER_OPEN:
-        raise SigningError("signer_done", status=signer.status)
+        raise refused("signer_done", state=signer.status)
 
 
 def token_problem(token: SigningToken) -> str | None:
@@ -307,7 +306,7 @@ def _use_token(token: SigningToken, signer: Signer) -> None:
     db.session.refresh(token)
     problem = token_problem(token) or (None if token.signer_id == signer.id else "forged")
     if problem:
-        raise SigningError(f"token_{problem}")
+        raise refused(f"token_{problem}")
     now = clock.now()
     won = db.session.execute(
         sa.update(SigningToken).where(SigningToken.id == token.id, SigningToken.used_at.is_(None),
@@ -315,7 +314,7 @@ def _use_token(token: SigningToken, signer: Signer) -> None:
         .values(used_at=now).execution_options(synchronize_session=False)
     ).rowcount == 1
     if not won:
-        raise SigningError("token_used")
+        raise refused("token_used")
 
 
 def _set_signer_status(signer: Signer, status: str) -> None:
@@ -326,7 +325,7 @@ def _set_signer_status(signer: Signer, status: str) -> None:
         .values(**values).execution_options(synchronize_session=False)
     ).rowcount == 1
     if not won:
-        raise SigningError("signer_done")
+        raise refused("signer_done")
     db.session.refresh(signer)
 
 
@@ -373,14 +372,14 @@ def sign(signer: Signer, name: str, function: str, authority_confirmed: bool, do
     signed, the agreement becomes "signed" (event "all_signed"). Returns whether this did that."""
     name, function = _clean(name, NAME_MAX), _clean(function, NAME_MAX)
     if not name or not function:
-        raise SigningError("details_missing")
+        raise refused("details_missing")
     if authority_confirmed is not True:
-        raise SigningError("authority_not_confirmed")
+        raise refused("authority_not_confirmed")
     agreement = lock_agreement(signer.agreement_id)
     check_open(agreement, signer)
     if not hmac.compare_digest((document_sha256_seen or "").strip().lower().encode(),
                                (agreement.document_sha256 or "").encode()):
-        raise SigningError("document_changed")
+        raise refused("document_changed")
     _use_token(token, signer)
     _set_signer_status(signer, "signed")
     signer.name, signer.function, signer.authority_confirmed = name, function, True
@@ -397,7 +396,7 @@ def decline(signer: Signer, reason: str, *, token: SigningToken) -> None:
     "declined"; the reason is kept on the agreement)."""
     reason = _clean(reason, REASON_MAX)
     if not reason:
-        raise SigningError("reason_missing")
+        raise refused("reason_missing")
     agreement = lock_agreement(signer.agreement_id)
     check_open(agreement, signer)
     _use_token(token, signer)
@@ -406,4 +405,4 @@ def decline(signer: Signer, reason: str, *, token: SigningToken) -> None:
     audit.record("agreement.decline", "agreement_signer", signer.id, actor_kind="signer", actor_id=str(signer.id),
                  detail={"agreement_id": str(agreement.id)})
     if not _transition(agreement, "declined", signer=signer):
-        raise SigningError("closed", status=agreement.status)
+        raise refused("closed", state=agreement.status)

@@ -19,7 +19,8 @@ from flask import Blueprint, flash, g, make_response, redirect, render_template,
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from saas.core import clock
+from saas.core import clock, transaction
+from saas.core.errors import DomainError
 from saas.core.web import switch_tenant
 from saas.extensions import db, limiter
 from saas.modules.agreements.lifecycle import OPEN_FOR_SIGNING
@@ -27,7 +28,6 @@ from saas.modules.agreements.models import Agreement, Signer
 from saas.modules.signing import operations, queries
 from saas.modules.signing.forms import CodeForm, DeclineForm, SendCodeForm, SignForm
 from saas.modules.signing.models import SigningToken
-from saas.modules.signing.operations import SigningError
 from saas.modules.tenants.models import Tenant
 
 bp = Blueprint("signing", __name__, url_prefix="/sign", template_folder="templates")
@@ -147,7 +147,7 @@ def _unavailable(error: Unavailable):
     return render_template("signing/unavailable.html", title=title, message=message), status
 
 
-def _refused(exc: SigningError):
+def _refused(exc: DomainError):
     """A step refused by `operations` (the state changed meanwhile): roll back and say why."""
     db.session.rollback()
     kind = {"expired": "expired", "token_expired": "expired", "token_revoked": "revoked"}.get(exc.reason)
@@ -190,8 +190,7 @@ def start(token):
     access = _open(token)
     if _verified(access):
         return redirect(url_for(".review", token=token))
-    if operations.note_opened(access.signer, access.token):
-        db.session.commit()
+    operations.note_opened(access.signer, access.token)
     return _page("signing/start.html", access, form=SendCodeForm())
 
 
@@ -201,7 +200,7 @@ def send_code(token):
     access = _open(token)   # the CSRF token was checked before (CSRFProtect guards every POST)
     try:
         operations.send_code(access.signer)
-    except SigningError as exc:
+    except DomainError as exc:
         if exc.reason == "code_too_soon":
             db.session.rollback()
             flash(_("A code was sent less than a minute ago. Wait %(seconds)s seconds before asking again.",
@@ -212,7 +211,6 @@ def send_code(token):
             flash(_("Too many codes were requested today. Try again tomorrow."), "error")
             return redirect(url_for(".code", token=token))
         return _refused(exc)
-    db.session.commit()
     flash(_("We sent a code to the invited email address. It is valid for %(minutes)s minutes.",
             minutes=int(operations.CODE_TTL.total_seconds() // 60)), "success")
     return redirect(url_for(".code", token=token))
@@ -227,12 +225,12 @@ def code(token):
     form = CodeForm()
     result = None
     if form.validate_on_submit():
-        db.session.commit()
+        transaction.fresh_transaction()   # the reads above end: checking locks the agreement
         try:
             result = operations.check_code(access.signer, form.code.data)
-        except SigningError as exc:
+        except DomainError as exc:
             return _refused(exc)
-        db.session.commit()   # a wrong try counts, even though the page says no
+        transaction.persist_now()   # a wrong try counts, although the answer is 400
         if result.ok:
             _remember_verified(access)
             return redirect(url_for(".review", token=token))
@@ -260,12 +258,11 @@ def review(token):
     if not _verified(access):
         return redirect(url_for(".start", token=token))
     if access.signer.status == "invited":   # the first view writes; later ones only read
-        db.session.commit()
+        transaction.fresh_transaction()    # the reads above end: marking locks the agreement
         try:
             operations.mark_viewed(access.signer)
-        except SigningError as exc:
+        except DomainError as exc:
             return _refused(exc)
-        db.session.commit()
     return _review_page(access)
 
 
@@ -296,11 +293,11 @@ def sign(token):
     form = _sign_form(access)
     if not form.validate():
         return _review_page(access, sign_form=form, status=400)
-    db.session.commit()   # the reads above end here: signing starts its own, serialised transaction
+    transaction.fresh_transaction()   # the reads above end: signing starts its own, serialised transaction
     try:
         operations.sign(access.signer, form.name.data, form.function.data, form.authority.data is True,
                         form.document_sha256.data, token=access.token)
-    except SigningError as exc:
+    except DomainError as exc:
         if exc.reason == "document_changed":
             db.session.rollback()
             return _review_page(access, status=409, problem=_(
@@ -309,7 +306,6 @@ def sign(token):
             db.session.rollback()
             return _review_page(access, sign_form=form, status=400, problem=_("Fill in your name and function."))
         return _refused(exc)
-    db.session.commit()
     return redirect(url_for(".done", token=token))
 
 
@@ -321,15 +317,14 @@ def decline(token):
     form = DeclineForm()
     if not form.validate():
         return _review_page(access, decline_form=form, status=400)
-    db.session.commit()
+    transaction.fresh_transaction()   # the reads above end: declining starts its own, serialised transaction
     try:
         operations.decline(access.signer, form.reason.data, token=access.token)
-    except SigningError as exc:
+    except DomainError as exc:
         if exc.reason == "reason_missing":
             db.session.rollback()
             return _review_page(access, decline_form=form, status=400)
         return _refused(exc)
-    db.session.commit()
     return redirect(url_for(".done", token=token))
 
 

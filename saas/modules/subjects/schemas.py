@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from saas.api.schemas import UtcDateTime
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.modules.subjects import queries
 from saas.modules.subjects.models import PROCEDURE_OUTCOMES
 
@@ -30,13 +31,12 @@ PAST_DATES = ("last_contact_on", "procedure_closed_on", "last_verified_on", "lef
 PERIODS = (("placed_from", "placed_to"), ("employed_from", "employed_to"))
 
 
-class Rejected(ValueError):
+class Rejected(DomainError):
     """Values that break a rule taken together; `errors` maps field names to messages (a form shows them
     at its fields, the API answers 422 with them). Raised before anything is written."""
 
     def __init__(self, errors: dict[str, list]):
-        super().__init__("the values break a rule: " + ", ".join(sorted(errors)))
-        self.errors = errors
+        super().__init__("the values break a rule: " + ", ".join(sorted(errors)), status=422, errors=errors)
 
     def messages(self) -> dict[str, list[str]]:
         return {name: [str(message) for message in messages] for name, messages in self.errors.items()}

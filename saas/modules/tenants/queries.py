@@ -32,3 +32,8 @@ def tenants_using(plugin: str) -> list[str]:
     """Slugs of the tenants whose `plugins` list names this plugin (JSON column: filtered in Python)."""
     rows = db.session.execute(sa.select(Tenant.slug, Tenant.plugins).order_by(Tenant.slug))
     return [slug for slug, plugins in rows if plugin in (plugins or [])]
+
+
+def active_tenant_ids() -> list[int]:
+    """Every active tenant, for the scheduler's per-tenant entries (registered by `saas.modules.portal`)."""
+    return list(db.session.scalars(sa.select(Tenant.id).where(Tenant.active.is_(True)).order_by(Tenant.id)))

@@ -1,0 +1,1 @@
+"""The portal's way into a tenant: which tenant a URL names and whether the user may enter it."""
