@@ -30,7 +30,7 @@ def deliver(smtp_server, tenant, template) -> list:
     tenancy.set_tenant(None)
     for mail_id in ids:
         with unit_of_work(tenant_id):
-            jobs.send_mail(tenant_id=tenant_id, mail_id=mail_id)
+            jobs.send_mail(mail_id=mail_id)
         for job in queue("mail").get_jobs():
             if job.kwargs.get("mail_id") == mail_id:
                 job.delete()

@@ -17,11 +17,13 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 
 from saas.core import clock
+from saas.core.forms import EmptyForm
 from saas.core.web import switch_tenant
 from saas.extensions import db, limiter
 from saas.modules.accounts import invitations, operations, queries, resets, sessions, twofactor
+from saas.modules.accounts.limits import attempt_failed, login_rate_limit
 from saas.modules.accounts.forms import (
-    ROLE_LABELS, CodeForm, EmptyForm, PasswordChangeForm, PasswordForgotForm, PasswordResetForm, RegisterForm,
+    ROLE_LABELS, CodeForm, PasswordChangeForm, PasswordForgotForm, PasswordResetForm, RegisterForm,
 )
 from saas.modules.accounts.models import User
 from saas.modules.tenants.models import Tenant
@@ -43,16 +45,6 @@ LINK_PROBLEMS = {
     "used": (410, _l("This link has been used"), _l("A link from this mail works once.")),
     "revoked": (410, _l("This invitation was withdrawn"), _l("A newer mail may hold another link.")),
 }
-
-
-def _limit():
-    from saas.modules.accounts.views import login_rate_limit
-
-    return login_rate_limit()
-
-
-def _failed(response) -> bool:
-    return response.status_code >= 400
 
 
 # ---- tokens out of the logs ---------------------------------------------------------------------------
@@ -95,7 +87,7 @@ def _pending_second_factor() -> tuple[User | None, dict]:
 
 
 @account_bp.route("/login/two-factor", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=attempt_failed)
 def second_factor():
     user, pending = _pending_second_factor()
     if user is None:
@@ -134,7 +126,7 @@ def overview():
 
 @account_bp.route("/account/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=attempt_failed)
 def password():
     form = PasswordChangeForm()
     forced = session.get(sessions.PENDING) == "password"
@@ -176,7 +168,7 @@ def two_factor():
 
 @account_bp.post("/account/two-factor/confirm")
 @login_required
-@limiter.limit(_limit, deduct_when=_failed)
+@limiter.limit(login_rate_limit, deduct_when=attempt_failed)
 def two_factor_confirm():
     user = current_user._get_current_object()
     form = CodeForm()
@@ -195,7 +187,7 @@ def two_factor_confirm():
 
 @account_bp.post("/account/two-factor/recovery-codes")
 @login_required
-@limiter.limit(_limit, deduct_when=_failed)
+@limiter.limit(login_rate_limit, deduct_when=attempt_failed)
 def recovery_codes():
     """New recovery codes (the old ones stop working); needs a current code from the app."""
     user = current_user._get_current_object()
@@ -212,7 +204,7 @@ def recovery_codes():
 
 @account_bp.post("/account/two-factor/disable")
 @login_required
-@limiter.limit(_limit, deduct_when=_failed)
+@limiter.limit(login_rate_limit, deduct_when=attempt_failed)
 def two_factor_disable():
     """Turn two-factor login off: only where no tenant requires it, and with a current code."""
     user = current_user._get_current_object()
@@ -234,7 +226,7 @@ def two_factor_disable():
 # ---- password reset by mail --------------------------------------------------------------------------------
 
 @account_bp.route("/password/forgot", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"])
+@limiter.limit(login_rate_limit, methods=["POST"])
 def forgot_password():
     """The answer is the same page whether or not the address has an account."""
     form = PasswordForgotForm()
@@ -255,7 +247,7 @@ def reset_password(token):
 
 
 @account_bp.route("/password/reset", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=attempt_failed)
 def reset_password_form():
     raw = session.get(RESET_TOKEN, "")
     try:
@@ -310,7 +302,7 @@ def _invitation_context(tenant, invitation) -> dict:
 
 
 @invite_bp.route("/accept", methods=["GET", "POST"])
-@limiter.limit(_limit, methods=["POST"], deduct_when=_failed)
+@limiter.limit(login_rate_limit, methods=["POST"], deduct_when=attempt_failed)
 def accept():
     tenant, invitation, problem = _open_invitation()
     if problem:

@@ -45,10 +45,6 @@ class LocaleForm(FlaskForm):
     next = HiddenField()
 
 
-class EmptyForm(FlaskForm):
-    """Only the CSRF token: for buttons such as log out and remove."""
-
-
 class RoleForm(FlaskForm):
     role = SelectField(_l("Role"), choices=role_choices, validators=[DataRequired()])
     client_org = SelectField(_l("Client organisation"), choices=[], validate_choice=False)

@@ -15,15 +15,16 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 from saas.core import clock
 from saas.core.web import endpoint_url, get_or_404, roles_required, safe_redirect_target, tenant_blueprint
 from saas.extensions import db, limiter, login_manager
-from saas.modules.accounts import invitations, operations, queries, sessions
-from saas.modules.accounts.forms import ROLE_LABELS, EmptyForm, InviteForm, LocaleForm, LoginForm, RoleForm
+from saas.modules.accounts import account_views, invitations, operations, queries, sessions
+from saas.modules.accounts.limits import attempt_failed, login_rate_limit
+from saas.core.forms import EmptyForm
+from saas.modules.accounts.forms import ROLE_LABELS, InviteForm, LocaleForm, LoginForm, RoleForm
 from saas.modules.accounts.models import Invitation, Membership
 from saas.modules.audit import operations as audit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 members_bp = tenant_blueprint("members", __name__)
 
-DEFAULT_LOGIN_RATE_LIMIT = "10 per minute"
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = _l("Please log in to see this page.")
@@ -41,16 +42,6 @@ def _load_user(session_user_id: str):
     if user is None or not epoch.isdigit() or int(epoch) != (user.session_epoch or 0):
         return None
     return user
-
-
-def login_rate_limit() -> str:
-    return current_app.config.get("SAAS_LOGIN_RATE_LIMIT", DEFAULT_LOGIN_RATE_LIMIT)
-
-
-def attempt_failed(response) -> bool:
-    """Only failed attempts count against the per-IP limit: an office behind one address that typed a
-    few wrong passwords still gets in with the right one."""
-    return response.status_code >= 400
 
 
 @bp.before_app_request
@@ -313,11 +304,9 @@ def remove(membership_id):
 
 
 bp.register_blueprint(members_bp)
+bp.register_blueprint(account_views.account_bp)   # endpoints accounts.account.*
+bp.register_blueprint(account_views.invite_bp)    # endpoints accounts.invite.*
 
-from saas.modules.accounts import account_views  # noqa: E402  (its blueprints nest in `bp`)
-
-bp.register_blueprint(account_views.account_bp)
-bp.register_blueprint(account_views.invite_bp)
 
 
 # ---- error pages: a fixed text per status, never the request's input -------------------------------

@@ -16,7 +16,7 @@ from saas.core.crypto.keyring import keyring
 from saas.core.web import roles_required, tenant_blueprint
 from saas.extensions import db
 from saas.modules.accounts import queries as accounts_queries
-from saas.modules.accounts.forms import EmptyForm
+from saas.core.forms import EmptyForm
 from saas.modules.assignments import operations, queries
 from saas.modules.assignments.forms import AgentForm, AssignmentForm, CallNoteForm, SubjectsForm
 from saas.modules.audit import operations as audit

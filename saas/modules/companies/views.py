@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from saas.core.web import roles_required, tenant_blueprint
 from saas.extensions import db
 from saas.modules.accounts import queries as accounts_queries
-from saas.modules.accounts.forms import EmptyForm
+from saas.core.forms import EmptyForm
 from saas.modules.companies import operations, queries
 from saas.modules.retention import operations as retention
 from saas.modules.companies.forms import CompanyForm

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from saas.core.crypto.aead import DecryptionError
 from saas.core.web import get_or_404, roles_required, tenant_blueprint
-from saas.modules.accounts.forms import EmptyForm
+from saas.core.forms import EmptyForm
 from saas.modules.audit import operations as audit
 from saas.modules.outbox import operations, queries
 from saas.modules.outbox.models import FAILED, OutboxMail
