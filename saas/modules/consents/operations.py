@@ -161,7 +161,8 @@ def answer_yes(request: ConsentRequest, evidence_text: str) -> ConsentRecord:
 def answer_no(request: ConsentRequest):
     """The subject wants to be removed: erased through the one erasure path (commits). Returns its
     `ErasureOutcome`: "purged", or "restricted" where the law makes the tenant keep something, and what."""
-    from saas.modules.erasure.operations import erase_subject   # the erasure's module uses this one's models
+    # Imported here: erasure -> retention.queries -> consents.queries -> this module.
+    from saas.modules.erasure.operations import erase_subject
 
     audit.record("consent.answer", "consent_request", request.id, detail={"answer": NO})
     subject = db.session.get(DataSubject, request.subject_id)

@@ -33,10 +33,10 @@ from saas.core import clock
 from saas.core.bulk import id_in, insert_rows
 from saas.core.crypto.fields import EncryptedRow, encrypted_fields, subject_link
 from saas.core.crypto.keyring import keyring
-from saas.core.crypto.models import ShreddedSubject
 from saas.core.tenancy import CrossTenantWrite, new_id, require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
+from saas.modules.erasure import queries
 from saas.modules.files import storage
 from saas.modules.files.models import StoredFile
 from saas.modules.retention import queries as retention_queries
@@ -90,8 +90,12 @@ def erase_subject(subject: DataSubject, *, reason: str, suppress: bool = False) 
     safe to call again after a crash at any point, and on a subject erased before."""
     require_own_tenant(subject)
     finish_pending()
-    view = retention_queries.record_view(subject)
     today = clock.today()
+    if queries.is_erased(subject.id):
+        # The key went before the rows (the old order, or a restored copy): nothing can be kept readable
+        # any more, so the rows go too, and the ledger says so already.
+        return _purge_one(subject, reason, False, today)
+    view = retention_queries.record_view(subject)
     holds = tuple(h for h in active_holds(retention_queries.current_tenant()) if hold_runs(h, view, today))
     if holds:
         return _restrict_one(subject, view, holds, reason, today)
@@ -151,11 +155,6 @@ def _decide(subject_id: uuid.UUID, category: str, status: str, today: date, reas
         RetentionDecision.record_id == subject_id, RetentionDecision.policy == ERASURE,
         RetentionDecision.due_on == today))
     return existing or decision_id
-
-
-def is_erased(subject_id: uuid.UUID) -> bool:
-    """Whether the subject's key is gone (it is erased everywhere, whatever rows a crash or a restore left)."""
-    return db.session.get(ShreddedSubject, subject_id) is not None
 
 
 # --- the steps, one subject or a sweep's batch -----------------------------------------------------------
@@ -310,6 +309,23 @@ def finish_purges(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
     destroy_keys(pending)
     mark_completed([decision_id for decision_id, _, _ in pending])
     db.session.commit()
+
+
+def replay_ledger(batch: int = CHUNK) -> int:
+    """After restoring an older copy of the data (the key store is never restored): the rows of every
+    subject in the erasure ledger go again, before anything else is written. Returns how many subjects
+    still had rows. Idempotent; ids-only audit line."""
+    replayed, after = 0, None
+    while ids := queries.ledger_ids(after, batch):
+        after = ids[-1]
+        present = list(db.session.scalars(sa.select(DataSubject.id).where(id_in(DataSubject.id, ids))))
+        if present:
+            purge_ids(present)
+            replayed += len(present)
+    if replayed:
+        audit.record("subject.erase.replay", "tenant", require_tenant_id(), detail={"subjects": replayed})
+    db.session.commit()
+    return replayed
 
 
 def finish_pending() -> int:
