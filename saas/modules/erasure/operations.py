@@ -33,6 +33,7 @@ from saas.core import clock
 from saas.core.bulk import id_in, insert_rows
 from saas.core.crypto.fields import EncryptedRow, encrypted_fields, subject_link
 from saas.core.crypto.keyring import keyring
+from saas.core.crypto.models import RestrictedSubject
 from saas.core.tenancy import CrossTenantWrite, new_id, require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
@@ -202,7 +203,19 @@ def restrict_ids(ids: Sequence[uuid.UUID], kept: frozenset[str], reason: str | N
             subject.needs_verification_since = None
         db.session.flush()
         _add(removed, delete_dependent_rows(chunk, keep=kept))
+        _ledger_restricted(chunk, kept, reason)
     return removed
+
+
+def _ledger_restricted(ids: Sequence[uuid.UUID], kept: frozenset[str], reason: str | None) -> None:
+    """The restriction in the key store's ledger, in the same transaction (a restore of an older copy of
+    the data replays it: `replay_ledger`). The newest restriction of a subject replaces an older line."""
+    db.session.execute(sa.delete(RestrictedSubject).where(id_in(RestrictedSubject.subject_id, ids))
+                       .execution_options(synchronize_session=False))
+    now, tenant_id, names = clock.now(), require_tenant_id(), ",".join(sorted(kept))[:300]
+    insert_rows(RestrictedSubject, [{"tenant_id": tenant_id, "subject_id": subject_id, "kept_fields": names,
+                                     "reason": (reason or "")[:200] or None, "restricted_at": now}
+                                    for subject_id in ids])
 
 
 def purge_ids(ids: Sequence[uuid.UUID]) -> dict[str, int]:
@@ -312,9 +325,10 @@ def finish_purges(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
 
 
 def replay_ledger(batch: int = CHUNK) -> int:
-    """After restoring an older copy of the data (the key store is never restored): the rows of every
-    subject in the erasure ledger go again, before anything else is written. Returns how many subjects
-    still had rows. Idempotent; ids-only audit line."""
+    """After restoring an older copy of the data (the key store is never restored), before anything else
+    is written: the rows of every subject whose key is gone go again, and every restriction is applied
+    again to a subject the copy holds unrestricted. Returns how many subjects it changed. Idempotent;
+    one ids-only audit line."""
     replayed, after = 0, None
     while ids := queries.ledger_ids(after, batch):
         after = ids[-1]
@@ -322,6 +336,16 @@ def replay_ledger(batch: int = CHUNK) -> int:
         if present:
             purge_ids(present)
             replayed += len(present)
+    after = None
+    while lines := queries.restricted_lines(after, batch):
+        after = lines[-1].subject_id
+        reason_of = {line.subject_id: line for line in lines}
+        revived = list(db.session.scalars(sa.select(DataSubject.id).where(
+            id_in(DataSubject.id, list(reason_of)), DataSubject.restricted_at.is_(None))))
+        for subject_id in revived:
+            line = reason_of[subject_id]
+            restrict_ids([subject_id], frozenset(filter(None, line.kept_fields.split(","))), line.reason)
+        replayed += len(revived)
     if replayed:
         audit.record("subject.erase.replay", "tenant", require_tenant_id(), detail={"subjects": replayed})
     db.session.commit()

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 
 from saas.core.bulk import id_in
-from saas.core.crypto.models import ShreddedSubject
+from saas.core.crypto.models import RestrictedSubject, ShreddedSubject
 from saas.extensions import db
 
 CHUNK = 5000
@@ -34,4 +34,12 @@ def ledger_ids(after: uuid.UUID | None, limit: int) -> list[uuid.UUID]:
     query = sa.select(ShreddedSubject.subject_id).order_by(ShreddedSubject.subject_id).limit(limit)
     if after is not None:
         query = query.where(ShreddedSubject.subject_id > after)
+    return list(db.session.scalars(query))
+
+
+def restricted_lines(after: uuid.UUID | None, limit: int) -> list[RestrictedSubject]:
+    """The next `limit` restriction ledger lines of the tenant by subject id after `after`."""
+    query = sa.select(RestrictedSubject).order_by(RestrictedSubject.subject_id).limit(limit)
+    if after is not None:
+        query = query.where(RestrictedSubject.subject_id > after)
     return list(db.session.scalars(query))
