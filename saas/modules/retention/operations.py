@@ -36,16 +36,16 @@ from saas.modules.companies.models import Company
 from saas.modules.consents import operations as consents
 from saas.modules.consents.models import ConsentRequest
 from saas.modules.erasure import operations as erasure
-# The erasure's steps, called by name from here (the sweep's batches; `bench/sweep.py` times them here).
-from saas.modules.erasure.operations import (  # noqa: F401  (destroy_keys: the sweep's KeyShredder)
-    ERASURE, SHREDDED, delete_dependent_rows, destroy_keys, finish_purges, mark_completed, purge_ids, restrict_ids,
-    suppress_ids,
+# The erasure's steps, called by these names from here and from `jobs` (the sweep's KeyShredder), so
+# `bench/sweep.py` times them where the sweep calls them.
+from saas.modules.erasure.operations import (  # noqa: F401  (destroy_keys, mark_completed: used by jobs)
+    destroy_keys, finish_purges, mark_completed, purge_ids, restrict_ids, suppress_ids,
 )
 from saas.modules.outbox.operations import queue_mail
 from saas.modules.retention import queries
 from saas.modules.retention.engine import Decision, Ruleset
 from saas.modules.retention.models import RetentionDecision
-from saas.modules.retention.policies import effective_policies, active_holds
+from saas.modules.retention.policies import active_holds, effective_policies
 from saas.modules.subjects.models import DataSubject
 from saas.plugins.definitions import RecordView
 
