@@ -20,6 +20,7 @@ from saas.modules.companies.models import Company
 from saas.modules.consents import operations as consents
 from saas.modules.consents import queries as consent_queries
 from saas.modules.consents.models import ConsentRecord, ConsentRequest
+from saas.modules.erasure import operations as erasure
 from saas.modules.files import operations as files
 from saas.modules.files import storage
 from saas.modules.files.models import StoredFile
@@ -86,10 +87,10 @@ def tenant(make_tenant, as_tenant, rules, sweep_queues):
 
 
 def test_the_generic_delete_knows_every_table_that_names_a_subject(ctx):
-    found = {model.__tablename__: rule for model, _, rule in operations.subject_dependents()}
+    found = {model.__tablename__: rule for model, _, rule in erasure.subject_dependents()}
     assert {model.__tablename__ for model in DEPENDENTS} <= set(found)
     assert set(found.values()) <= {"CASCADE", "SET NULL"}
-    order = [model.__tablename__ for model, _, _ in operations.subject_dependents()]
+    order = [model.__tablename__ for model, _, _ in erasure.subject_dependents()]
     assert order.index("consent_record") < order.index("consent_request")  # a grant names its request
 
 
@@ -100,7 +101,7 @@ def test_erasure_without_a_hold_purges_every_row_and_then_the_key(tenant, as_ten
     path = storage.path_of(stored)
     assert path.exists() and all(rows_naming(subject_id).values())
 
-    assert operations.erase_subject(subject, reason="rights_request") == "purged"
+    assert erasure.erase_subject(subject, reason="rights_request").status == "purged"
 
     as_tenant(tenant)
     assert set(rows_naming(subject_id).values()) == {0}
@@ -109,7 +110,7 @@ def test_erasure_without_a_hold_purges_every_row_and_then_the_key(tenant, as_ten
     assert ledger is not None and ledger.reason == "erasure"
     assert decisions_of(subject_id) == [("erasure", "purge", clock.today(), True, "rights_request")]
     assert db.session.scalar(sa.select(AuditEntry.action).where(
-        AuditEntry.object_id == str(subject_id)).order_by(AuditEntry.seq.desc()).limit(1)) == "retention.purge"
+        AuditEntry.object_id == str(subject_id)).order_by(AuditEntry.seq.desc()).limit(1)) == "subject.erase"
     assert not is_suppressed(email=email)  # suppression only when asked for
     assert verify(tenant.id).ok
 
@@ -117,7 +118,7 @@ def test_erasure_without_a_hold_purges_every_row_and_then_the_key(tenant, as_ten
 def test_erasure_can_put_the_person_on_the_suppression_list(tenant, as_tenant):
     subject = person("prospect")
     email = subject.email
-    operations.erase_subject(subject, reason="rights_request", suppress=True)
+    erasure.erase_subject(subject, reason="rights_request", suppress=True)
     as_tenant(tenant)
     assert is_suppressed(email=email) and is_suppressed(phone="06-12345678")
     assert db.session.scalar(sa.select(SuppressionEntry.reason)) == "erasure"
@@ -128,7 +129,7 @@ def test_erasure_during_a_legal_hold_keeps_only_the_held_fields_until_the_hold_e
     subject = person("client_contact", relationship_ended_on=date(2022, 5, 1))
     subject_id = subject.id
 
-    assert operations.erase_subject(subject, reason="unsubscribed") == "restricted"
+    assert erasure.erase_subject(subject, reason="unsubscribed").status == "restricted"
     db.session.commit()
 
     as_tenant(tenant)
@@ -143,14 +144,14 @@ def test_erasure_during_a_legal_hold_keeps_only_the_held_fields_until_the_hold_e
         ("erasure", "restrict", date(2024, 5, 1), True, f"unsubscribed; {FISCAL_REASON}")]
 
     # Asked again the same day: nothing more to take, nothing written twice.
-    assert operations.erase_subject(kept, reason="unsubscribed") == "restricted"
+    assert erasure.erase_subject(kept, reason="unsubscribed").status == "restricted"
     db.session.commit()
     assert len(decisions_of(subject_id)) == 1
 
     # The hold ends with 2029 (ended in 2022: the records of 2022, kept 7 years): then everything goes.
     clock.set_now(date(2030, 1, 1))
     as_tenant(tenant)
-    assert operations.erase_subject(db.session.get(DataSubject, subject_id), reason="unsubscribed") == "purged"
+    assert erasure.erase_subject(db.session.get(DataSubject, subject_id), reason="unsubscribed").status == "purged"
     as_tenant(tenant)
     assert set(rows_naming(subject_id).values()) == {0}
 
@@ -258,7 +259,7 @@ def test_records_of_another_tenant_are_refused_before_anything_is_written(make_t
     db.session.refresh(foreign)
     db.session.expunge(foreign)  # loaded while it was visible, as a caller holding it by mistake would have it
     as_tenant(mine)
-    for action in (lambda: operations.erase_subject(foreign, reason="rights_request"),
+    for action in (lambda: erasure.erase_subject(foreign, reason="rights_request"),
                    lambda: operations.verify_record(foreign), lambda: operations.mark_left(foreign)):
         with pytest.raises(CrossTenantWrite):
             action()

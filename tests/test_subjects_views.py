@@ -187,4 +187,4 @@ def test_admin_erases_after_confirming(make_user, web_tenant, make_subject, brow
     assert _subjects(web_tenant.id) == []
     assert db.session.scalars(sa.select(SubjectKey).where(SubjectKey.subject_id == subject.id)).all() == []
     assert db.session.scalars(sa.select(ShreddedSubject).where(ShreddedSubject.subject_id == subject.id)).one()
-    assert [line[1] for line in audit_lines(web_tenant.id, "subject.delete")] == [str(subject.id)]
+    assert [line[1] for line in audit_lines(web_tenant.id, "subject.erase")] == [str(subject.id)]

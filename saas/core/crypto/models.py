@@ -53,3 +53,18 @@ class ShreddedSubject(TenantScoped, db.Model):
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     shredded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
     reason: Mapped[str] = mapped_column(sa.String(40))
+
+
+class RestrictedSubject(TenantScoped, db.Model):
+    """Ledger of erasures that kept fields for a legal hold (the key stays for them): a restore of an
+    older copy of the data erases the other fields again. The names of the kept fields and the legal
+    reason only, never a value. A later purge of the subject adds its `ShreddedSubject` line."""
+
+    __bind_key__ = "keys"
+    __tablename__ = "restricted_subject"
+    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
+    kept_fields: Mapped[str] = mapped_column(sa.String(300))     # field names, comma-separated
+    reason: Mapped[str | None] = mapped_column(sa.String(200))
+    restricted_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
+

@@ -158,10 +158,11 @@ def answer_yes(request: ConsentRequest, evidence_text: str) -> ConsentRecord:
     return record
 
 
-def answer_no(request: ConsentRequest) -> str:
-    """The subject wants to be removed: erased now ("purged"), or restricted where the law makes the tenant
-    keep something ("restricted")."""
-    from saas.modules.retention.operations import erase_subject
+def answer_no(request: ConsentRequest):
+    """The subject wants to be removed: erased through the one erasure path (commits). Returns its
+    `ErasureOutcome`: "purged", or "restricted" where the law makes the tenant keep something, and what."""
+    # Imported here: erasure -> retention.queries -> consents.queries -> this module.
+    from saas.modules.erasure.operations import erase_subject
 
     audit.record("consent.answer", "consent_request", request.id, detail={"answer": NO})
     subject = db.session.get(DataSubject, request.subject_id)

@@ -143,10 +143,12 @@ def _record_answer(request_row, form: AnswerForm, question: str):
     if not operations.claim(request_row, answer):  # answered in another tab a moment ago
         db.session.rollback()
         return render_template("consents/public_invalid.html", problem="used"), 410
+    erasure = None
     if answer == operations.YES:
         operations.answer_yes(request_row, f"{question} — {form.yes.label.text}")
         outcome = "kept"
     else:
-        outcome = operations.answer_no(request_row)
+        erasure = operations.answer_no(request_row)
+        outcome = erasure.status
     db.session.commit()
-    return render_template("consents/public_done.html", outcome=outcome)
+    return render_template("consents/public_done.html", outcome=outcome, erasure=erasure)

@@ -30,7 +30,7 @@ from saas.modules.demo import agreements as demo_agreements
 from saas.modules.seals import pki
 from saas.modules.demo import records
 from saas.modules.demo.records import Lifecycle, PlannedAssignment, PlannedCompany
-from saas.modules.retention.operations import delete_dependent_rows
+from saas.modules.erasure import operations as erasure
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 
@@ -323,10 +323,10 @@ def remove_demo_data(tenant: Tenant, plan: TenantPlan) -> None:
     """Undo a seed: demo subjects are crypto-shredded (with their consents and call notes), demo assignments,
     companies, accounts and organisations removed."""
     subject_ids = list(db.session.scalars(sa.select(DataSubject.id).where(DataSubject.source == DEMO_SOURCE)))
-    for subject_id in subject_ids:
-        keyring().destroy_subject_key(tenant.id, subject_id, reason="demo-reset")
-    delete_dependent_rows(subject_ids)
-    db.session.execute(sa.delete(DataSubject).where(DataSubject.source == DEMO_SOURCE))
+    # The erasure's steps in its order: the rows (and what names them), then the keys with a ledger line.
+    # One transaction with the new seed; the data database took part first, so it commits first.
+    erasure.purge_ids(subject_ids)
+    keyring().destroy_subject_keys(tenant.id, subject_ids, reason="demo-reset")
     org_ids = list(db.session.scalars(sa.select(ClientOrganisation.id).where(
         ClientOrganisation.name.in_([name for name, _ in plan.organisations]))))
     assignment_ids = list(db.session.scalars(sa.select(Assignment.id).where(Assignment.client_org_id.in_(org_ids))))

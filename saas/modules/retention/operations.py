@@ -1,5 +1,6 @@
 """Applying retention decisions in the tenant's session, and the single-record actions built on them
-(verify a flagged record, mark a person as left, erase for a rights request or an unsubscribe).
+(verify a flagged record, mark a person as left). An erasure on request is `saas.modules.erasure`'s; a
+sweep's purge and restrict actions use that module's steps, in batches, with their own decision records.
 
 `apply(decided)` takes many (view, decision) pairs and does each action in a few statements: one UPDATE
 per batch for the flags, batched DELETEs for the purges, one bulk INSERT of the decisions and one of the
@@ -8,7 +9,7 @@ audit lines. The single-record functions go through the same path. Audit lines c
 A purge spans two databases (the rows here, the subject key in the key store). The order, so that a crash
 at any point loses nothing and repeats nothing (see `RetentionDecision.completed`):
 1. data: the decision (completed=False) is stored, the rows deleted, the audit written: one commit;
-2. key store: the subject keys destroyed, the ledger lines written: one commit (`destroy_keys`);
+2. key store: the subject keys destroyed, the ledger lines written: one commit (`erasure.destroy_keys`);
 3. data: the decisions marked completed (`mark_completed`; a sweep does it in its next batch's transaction).
 A run killed after step 1 finds the unfinished purges (`queries.pending_purges`) and does 2 and 3 again;
 destroying a key that is already gone changes nothing.
@@ -20,48 +21,39 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
 from saas.core import clock
 from saas.core.bulk import id_in, insert_rows
-from saas.core.crypto.fields import EncryptedRow, encrypted_fields, subject_link
 from saas.core.crypto.keyring import keyring
-from saas.core.tenancy import CrossTenantWrite, new_id, require_tenant_id
+from saas.core.tenancy import new_id, require_tenant_id
 from saas.core.web import external_url
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.companies.models import Company
 from saas.modules.consents import operations as consents
 from saas.modules.consents.models import ConsentRequest
-from saas.modules.files import storage
-from saas.modules.files.models import StoredFile
+from saas.modules.erasure import operations as erasure
+# The erasure's steps, called by these names from here and from `jobs` (the sweep's KeyShredder), so
+# `bench/sweep.py` times them where the sweep calls them.
+from saas.modules.erasure.operations import (  # noqa: F401  (destroy_keys, mark_completed: used by jobs)
+    destroy_keys, finish_purges, mark_completed, purge_ids, restrict_ids, suppress_ids,
+)
 from saas.modules.outbox.operations import queue_mail
-from saas.modules.retention import queries, suppression
+from saas.modules.retention import queries
 from saas.modules.retention.engine import Decision, Ruleset
 from saas.modules.retention.models import RetentionDecision
-from saas.modules.retention.policies import EffectivePolicy, Period, active_holds, effective_policies, hold_runs
+from saas.modules.retention.policies import active_holds, effective_policies
 from saas.modules.subjects.models import DataSubject
-from saas.plugins.definitions import ErasureException, RecordView, RetentionPolicy
+from saas.plugins.definitions import RecordView
 
 CHUNK = 5000                       # ids per statement (an array on PostgreSQL; SQLite allows 32,766 parameters)
 RECONSENT_VALID = timedelta(days=60)
 RECONSENT_TEMPLATE = "retention.reconsent"
 ANSWER_ENDPOINT = "consents_public.answer"
 NO_EMAIL = "no_email"
-SHREDDED = "retention"             # the key store ledger's reason for a sweep's purges
-ERASURE = "erasure"                # the policy name of decisions made by an erasure (not by a sweep)
-PURGED, RESTRICTED = "purged", "restricted"
-
-
-def _erasure_policy(suppress: bool) -> EffectivePolicy:
-    """Erasures on request are decisions too (crash-safe like a sweep's purge, shown in the same list)."""
-    definition = RetentionPolicy(name=ERASURE, version=1, category="", anchor="created_on", action="purge",
-                                 suppress=suppress, plugin="core",
-                                 description="Erased on request (rights request, unsubscribe, left the company).")
-    return EffectivePolicy(definition, Period(), "created_on", True)
 
 
 @dataclass
@@ -222,24 +214,6 @@ def _restrict(items: list[tuple[RecordView, Decision]]) -> None:
         restrict_ids(ids, kept, reason)
 
 
-def restrict_ids(ids: Sequence[uuid.UUID], kept: frozenset[str], reason: str | None) -> None:
-    """Erase every encrypted field (and blind index) of these subjects but `kept`, and the rows that
-    name them (consents, call notes, mails, assignment links) unless a kept name is their table's; the
-    subject key stays, for the kept fields. The fields share one ciphertext per row, so each row is
-    read and sealed again with only the kept ones."""
-    erased = [field.name for field in encrypted_fields(DataSubject) if field.name not in kept]
-    for chunk in _chunks(list(ids)):
-        keyring().prefetch(chunk)
-        for subject in db.session.scalars(sa.select(DataSubject).where(id_in(DataSubject.id, chunk))):
-            for name in erased:
-                setattr(subject, name, None)
-            subject.restricted_at = clock.now()
-            subject.restriction_reason = (reason or "")[:200] or None
-            subject.needs_verification_since = None
-        db.session.flush()
-        delete_dependent_rows(chunk, keep=kept)
-
-
 # --- purge -------------------------------------------------------------------------------------------
 
 def _purge(items: list[tuple[RecordView, Decision]]) -> None:
@@ -247,129 +221,18 @@ def _purge(items: list[tuple[RecordView, Decision]]) -> None:
         return
     suppressed = [(view.id, decision.policy.name) for view, decision in items if decision.policy.suppress]
     if suppressed:
-        _suppress(suppressed)
+        suppress_ids(suppressed)
     purge_ids([view.id for view, _ in items])
-
-
-def _suppress(pairs: list[tuple[uuid.UUID, str]]) -> None:
-    """Blind indexes to the suppression list before the rows go (read as plain columns, no decryption)."""
-    reason_of = dict(pairs)
-    for chunk in _chunks(list(reason_of)):
-        rows = db.session.execute(sa.select(DataSubject.id, DataSubject.email_bidx, DataSubject.phone_bidx)
-                                  .where(id_in(DataSubject.id, chunk)))
-        suppression.suppress_many([(email_bidx, phone_bidx, reason_of[subject_id])
-                                   for subject_id, email_bidx, phone_bidx in rows])
-
-
-def purge_ids(ids: Sequence[uuid.UUID]) -> None:
-    """Delete these subjects and every row that names them (step 1 of a purge; the keys follow)."""
-    ids = list(dict.fromkeys(ids))
-    for chunk in _chunks(ids):
-        delete_dependent_rows(chunk)
-        db.session.execute(sa.delete(DataSubject).where(id_in(DataSubject.id, chunk))
-                           .execution_options(synchronize_session=False))
-    _forget(DataSubject, ids, expunge=True)
-
-
-@cache
-def subject_dependents() -> tuple[tuple[type, object, str], ...]:
-    """(model, its column naming the subject, what happens to its rows) for every table that names a data
-    subject: by a foreign key (its ON DELETE: CASCADE deletes, SET NULL clears), or as the subject whose
-    key encrypts the row (mails, files). Dependents first, so deletes respect each other's keys.
-    Done by hand because SQLite, the laptop default, does not enforce foreign keys."""
-    subject_table = DataSubject.__table__
-    order = {table: index for index, table in enumerate(db.metadata.sorted_tables)}
-    found = {}
-    for mapper in db.Model.registry.mappers:
-        model, table = mapper.class_, mapper.local_table
-        if table is subject_table or not getattr(model, "__tenant_scoped__", False):
-            continue
-        for fk in table.foreign_keys:
-            if fk.references(subject_table):
-                rule = (fk.ondelete or "NO ACTION").upper()
-                if rule not in ("CASCADE", "SET NULL"):
-                    raise RuntimeError(f"{table.name}.{fk.parent.name} references data_subject without ON DELETE "
-                                       "CASCADE or SET NULL: say what a purge does with its rows")
-                found[model] = (getattr(model, fk.parent.key), rule)
-        if model not in found and issubclass(model, EncryptedRow) and model.__subject_link__ is None:
-            link = subject_link(model)
-            if link.key != "id":
-                found[model] = (link, "CASCADE")
-    ranked = sorted(found.items(), key=lambda item: -order.get(item[0].__table__, 0))
-    return tuple((model, column, rule) for model, (column, rule) in ranked)
-
-
-def delete_dependent_rows(subject_ids: Sequence[uuid.UUID], keep: Iterable[str] = ()) -> None:
-    """Rows of other tables that name these subjects: deleted (or their link cleared, for SET NULL),
-    except tables named in `keep`. Stored files also leave the disk once this commits."""
-    keep = set(keep)
-    for model, column, rule in subject_dependents():
-        if model.__tablename__ in keep:
-            continue
-        if model is StoredFile:
-            for stored in db.session.scalars(sa.select(StoredFile).where(id_in(StoredFile.subject_id, subject_ids))):
-                storage.remove_after_commit(db.session(), stored)
-        if rule == "SET NULL":
-            statement = sa.update(model).where(id_in(column, subject_ids)).values({column.key: None})
-        else:
-            statement = sa.delete(model).where(id_in(column, subject_ids))
-        db.session.execute(statement.execution_options(synchronize_session=False))
-        if rule != "SET NULL":
-            _forget_rows_of(model, column.key, subject_ids)
-
-
-def _forget_rows_of(model, column: str, subject_ids) -> None:
-    wanted = set(subject_ids)
-    for key, obj in list(db.session.identity_map.items()):
-        if key[0] is model and sa.inspect(obj).dict.get(column) in wanted:
-            db.session.expunge(obj)
-
-
-def destroy_keys(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
-    """Step 2 of a purge, after step 1 committed: destroy the subjects' keys (ledger lines with the reason)
-    and commit. Safe to repeat."""
-    if not pending:
-        return
-    tenant_id = require_tenant_id()
-    by_reason: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for _, subject_id, policy in pending:
-        by_reason[policy if policy == ERASURE else SHREDDED].append(subject_id)
-    for reason, subject_ids in by_reason.items():
-        keyring().destroy_subject_keys(tenant_id, subject_ids, reason)
-    db.session.commit()
-
-
-def mark_completed(decision_ids: Sequence[uuid.UUID]) -> None:
-    """Step 3: the purges whose keys are gone are complete. Caller commits."""
-    for chunk in _chunks(list(decision_ids)):
-        db.session.execute(sa.update(RetentionDecision)
-                           .where(id_in(RetentionDecision.id, chunk), sa.not_(RetentionDecision.completed))
-                           .values(completed=True).execution_options(synchronize_session=False))
-
-
-def finish_purges(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
-    """Steps 2 and 3 of a purge, after step 1 committed. Commits twice. Safe to repeat."""
-    destroy_keys(pending)
-    mark_completed([decision_id for decision_id, _, _ in pending])
-    db.session.commit()
 
 
 def finish_pending_purges() -> int:
     """Finish the purges a killed run left between its two databases. Returns how many."""
-    done = 0
-    while pending := queries.pending_purges():
-        finish_purges(pending)
-        done += len(pending)
-    return done
+    return erasure.finish_pending()
 
 
 # --- single records: the portal, rights requests, unsubscribe -------------------------------------------
 
-def _own(record) -> None:
-    """A record of another tenant is refused before anything is written (the bulk statements are filtered
-    by tenant, but a key store ledger line would name the wrong tenant)."""
-    if record.tenant_id != require_tenant_id():
-        raise CrossTenantWrite(f"{type(record).__name__} belongs to another tenant")
+_own = erasure.require_own_tenant
 
 
 def _apply_one(record, decision: Decision) -> Applied:
@@ -386,39 +249,6 @@ def request_reconsent(subject: DataSubject, decision: Decision) -> None:
     """Mail one subject a re-consent request (a `reconsent` decision). Caller commits; the mail goes
     once the transaction commits."""
     _apply_one(subject, decision)
-
-
-def purge_subject(subject: DataSubject, decision: Decision) -> None:
-    """Purge one subject: rows, blind indexes and (after the commit) its key. Commits, three times, in the
-    order that survives a crash (module docstring)."""
-    applied = _apply_one(subject, decision)
-    db.session.commit()
-    finish_purges(applied.pending)
-
-
-def restrict_subject(subject: DataSubject, hold: ErasureException | Sequence[ErasureException], *,
-                     reason: str = ERASURE) -> None:
-    """Keep only what the hold(s) require, erase the rest, and say why. Caller commits."""
-    holds = (hold,) if isinstance(hold, ErasureException) else tuple(hold)
-    decision = Decision(_erasure_policy(False), "restrict", clock.today(), holds, note=reason)
-    _apply_one(subject, decision)
-
-
-def erase_subject(subject: DataSubject, *, reason: str, suppress: bool = False) -> str:
-    """Erase on request (art. 17; a rights request, an unsubscribe): "restricted" while a legal hold of
-    the tenant's plugins still runs for the subject (the held fields stay, restricted to that reason),
-    otherwise "purged". `suppress` also puts the person on the suppression list. Commits when purging."""
-    _own(subject)
-    tenant = queries.current_tenant()
-    view = queries.record_view(subject)
-    today = clock.today()
-    holds = tuple(h for h in active_holds(tenant) if hold_runs(h, view, today))
-    if holds:
-        if not view.restricted:
-            restrict_subject(subject, holds, reason=reason)
-        return RESTRICTED
-    purge_subject(subject, Decision(_erasure_policy(suppress), "purge", today, note=reason))
-    return PURGED
 
 
 def verify_record(record: DataSubject | Company) -> None:

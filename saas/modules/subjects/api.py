@@ -1,17 +1,21 @@
 """/api/v1/<tenant>/subjects: list, create, read, change, verify and erase data subjects."""
 from __future__ import annotations
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
 from saas.api import api_blueprint
+from saas.modules.erasure import operations as erasure
+from saas.modules.erasure.schemas import ErasureOut
 from saas.modules.retention import operations as retention
 from saas.modules.subjects import operations, queries
 from saas.modules.subjects.schemas import SubjectCreate, SubjectListArgs, SubjectOut, SubjectUpdate
 
 blp = api_blueprint(
     "subjects_api", __name__, "/subjects",
-    description="Data subjects of the tenant. Every read is audited; delete erases by crypto-shredding. "
+    description="Data subjects of the tenant. Every read is audited; delete erases by crypto-shredding, "
+                "except what a running legal hold keeps (then 200 says what, why and until when). "
                 "Agents see only the usable subjects of their open assignments.",
 )
 
@@ -56,10 +60,16 @@ class SubjectItem(MethodView):
         except operations.SubjectRejected as exc:
             exc.abort()
 
-    @blp.response(204)
+    @blp.response(200, ErasureOut, description="Erased except what a running legal hold keeps (e.g. the "
+                  "fiscal fields for 7 years, AWR art. 52(4)): the kept fields, restricted to that duty, with "
+                  "the legal basis and the date the duty ends.")
+    @blp.alt_response(204, description="Erased completely: the rows are deleted, then the key is destroyed.")
     def delete(self, subject_id):
-        """Erase a subject: its key is destroyed, its row deleted."""
-        operations.delete_subject(queries.find_subject(subject_id, "subject.delete"))
+        """Erase a subject (a rights request, art. 17) through the one erasure path."""
+        outcome = operations.erase_subject(queries.find_subject(subject_id, "subject.delete"))
+        if outcome.status == erasure.PURGED:
+            return Response(status=204)
+        return outcome
 
 
 @blp.route("/<subject_id>/verify")

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from saas.core.crypto.keyring import keyring
 from saas.extensions import db
 from saas.modules.audit import operations as audit
-from saas.modules.retention import operations as retention
+from saas.modules.erasure import operations as erasure
+from saas.modules.erasure.operations import ErasureOutcome
 from saas.modules.retention import suppression
 from saas.modules.subjects import queries
 from saas.modules.subjects.models import DataSubject
 from saas.modules.subjects.schemas import LIFECYCLE_DATES, Rejected, lifecycle_problems
 
-ERASURE = "erasure"
+RIGHTS_REQUEST = "rights_request"    # why an erasure asked through the portal or the API happens
 SUPPRESSED_CATEGORY = "prospect"
 # Everything the combined checks look at, besides the lifecycle dates.
 _CHECKED = ("category", "email", "phone", "last_contact_on", "procedure_outcome", *LIFECYCLE_DATES)
@@ -86,13 +86,8 @@ def update_subject(subject: DataSubject, data: dict) -> DataSubject:
     return subject
 
 
-def delete_subject(subject: DataSubject) -> None:
-    """Erase by crypto-shredding: the subject's key goes (so every copy, also in backups, becomes
-    unreadable), then its row; the key store keeps a ledger line with the id only."""
+def erase_subject(subject: DataSubject) -> ErasureOutcome:
+    """Erase on a rights request (art. 17), through the one erasure path: what a running legal hold keeps
+    stays, restricted, with the reason; the rest goes, the key last. Commits (see `saas.modules.erasure`)."""
     queries.require_write("subject.delete", subject.id)
-    subject_id, tenant_id = subject.id, subject.tenant_id
-    keyring().destroy_subject_key(tenant_id, subject_id, reason=ERASURE)
-    retention.delete_dependent_rows([subject_id])  # consents, call notes, mails, files: SQLite does not cascade
-    db.session.delete(subject)
-    db.session.flush()
-    audit.record("subject.delete", "data_subject", subject_id, detail={"crypto_shredded": True})
+    return erasure.erase_subject(subject, reason=RIGHTS_REQUEST)

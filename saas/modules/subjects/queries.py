@@ -23,6 +23,7 @@ from saas.modules.assignments import queries as need_to_know
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.companies.models import Company
+from saas.modules.erasure import queries as erasure_queries
 from saas.modules.subjects.models import CATEGORIES, DataSubject
 from saas.modules.tenants.models import Tenant
 from saas.plugins.manager import current_registry
@@ -70,6 +71,10 @@ def list_subjects(page: int, per_page: int, category: str | None = None, *, need
         .order_by(DataSubject.created_at.desc(), DataSubject.id)
         .limit(per_page).offset((page - 1) * per_page)
     ))
+    erased = erasure_queries.erased_ids([subject.id for subject in items])
+    if erased:   # key gone, rows left (a crash of the old order, a restore): erased, so not listed
+        items = [subject for subject in items if subject.id not in erased]
+        total -= len(erased)
     keyring().prefetch([subject.id for subject in items])
     audit.record("subject.list", "data_subject", None,
                  detail={"count": len(items), "total": total, "page": page, "per_page": per_page})
@@ -81,6 +86,8 @@ def find_subject(subject_id, action: str = "subject.read", *, verifying: bool = 
     not see is audited as a refusal). Not audited as a read: the caller records what it does with it.
     `verifying`: for the verification page, where an agent may open a flagged subject of its assignments."""
     subject = get_or_404(DataSubject, subject_id)
+    if erasure_queries.is_erased(subject.id):
+        abort(404)   # a person whose key is gone is erased: not found, never an error
     if not need_to_know.can_see_subject(viewer(), subject, verifying=verifying):
         refuse(action, subject.id)
     return subject

@@ -17,6 +17,8 @@ from saas.modules.accounts import queries as accounts_queries
 from saas.modules.assignments import queries as need_to_know
 from saas.modules.audit import operations as audit
 from saas.modules.consents import queries as consents_queries
+from saas.modules.erasure import labels as erasure_labels
+from saas.modules.erasure import operations as erasure
 from saas.modules.retention import operations as retention
 from saas.modules.subjects import operations, queries
 from saas.modules.subjects.forms import (
@@ -185,7 +187,14 @@ def delete(subject_id):
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200
         return render_template("subjects/delete.html", subject=subject, form=form), status
-    operations.delete_subject(subject)
-    db.session.commit()
+    outcome = operations.erase_subject(subject)   # commits: the rows first, then the key
+    if outcome.status == erasure.RESTRICTED:
+        # The person who asked must hear what was kept, why and until when (art. 17(3)(b), 12(4)).
+        return render_template("subjects/erased.html", outcome=outcome)
     flash(_("The data subject was erased: its key is destroyed, its data can no longer be read."), "success")
     return redirect(url_for(".index"))
+
+
+@bp.app_template_filter("erasure_fields")
+def _erasure_fields(names) -> str:
+    return erasure_labels.field_list(names)

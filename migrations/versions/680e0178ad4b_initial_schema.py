@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: daa48ac2e3d3
+Revision ID: 680e0178ad4b
 Revises: 
-Create Date: 2026-12-02 02:33:59.944704
+Create Date: 2026-12-02 03:16:17.926703
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'daa48ac2e3d3'
+revision = '680e0178ad4b'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -778,6 +778,17 @@ def upgrade_keys():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('purpose', name=op.f('pk_platform_certificate'))
     )
+    op.create_table('restricted_subject',
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('kept_fields', sa.String(length=300), nullable=False),
+    sa.Column('reason', sa.String(length=200), nullable=True),
+    sa.Column('restricted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('subject_id', name=op.f('pk_restricted_subject'))
+    )
+    with op.batch_alter_table('restricted_subject', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_restricted_subject_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('seal_certificate',
     sa.Column('serial', sa.String(length=48), nullable=False),
     sa.Column('subject_name', sa.String(length=200), nullable=False),
@@ -845,6 +856,10 @@ def downgrade_keys():
         batch_op.drop_index(batch_op.f('ix_seal_certificate_tenant_id'))
 
     op.drop_table('seal_certificate')
+    with op.batch_alter_table('restricted_subject', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_restricted_subject_tenant_id'))
+
+    op.drop_table('restricted_subject')
     op.drop_table('platform_certificate')
     # ### end Alembic commands ###
 
