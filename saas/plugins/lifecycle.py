@@ -88,8 +88,10 @@ LIFECYCLE: tuple[LifecycleDate, ...] = (
 
 BY_NAME: dict[str, LifecycleDate] = {entry.name: entry for entry in LIFECYCLE}
 NAMES: tuple[str, ...] = tuple(BY_NAME)
-# What a retention policy or legal hold may count from: a lifecycle date, or the record's creation.
-ANCHORS: tuple[str, ...] = ("created_on", *(entry.name for entry in LIFECYCLE if entry.is_date))
+# What a retention policy or legal hold may count from: a lifecycle date, the record's creation, or the day a
+# sweep flagged it for verification.
+ANCHORS: tuple[str, ...] = ("created_on", *(entry.name for entry in LIFECYCLE if entry.is_date),
+                            "needs_verification_since")
 
 
 def _check(entries: tuple[LifecycleDate, ...]) -> None:

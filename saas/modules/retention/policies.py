@@ -109,7 +109,7 @@ def _check(policy: EffectivePolicy) -> None:
     if policy.category == COMPANY and policy.action not in COMPANY_ACTIONS:
         raise PolicyError(f"policy {policy.name}: company records can only be flagged or held, not {policy.action}")
     if policy.anchor not in ANCHORS:
-        raise PolicyError(f"policy {policy.name}: anchor {policy.anchor!r} is not a lifecycle date "
+        raise PolicyError(f"policy {policy.name}: anchor {policy.anchor!r} is not a date a rule may count from "
                           f"(one of {', '.join(ANCHORS)})")
     if policy.action == "reconsent" and not policy.purpose:
         raise PolicyError(f"policy {policy.name}: a reconsent policy needs a purpose")
