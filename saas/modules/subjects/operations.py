@@ -53,14 +53,17 @@ def _suppression_problems(values: dict) -> dict:
 
 
 def _coverage_problems(values: dict) -> dict:
-    """A person may only be recorded in a category that a retention rule of the tenant keeps: otherwise
-    nothing would ever end their record. Checked here, so the portal, the API and every import get it."""
+    """A person may only be recorded in a category of the tenant's plugins that a retention rule of the
+    tenant keeps: otherwise nothing would ever end their record. Checked here, so the portal, the API and every import get it."""
     tenant = db.session.get(Tenant, require_tenant_id())
-    uncovered = current_registry().uncovered_categories(tenant.plugins or [], tenant.retention or {})
-    if values.get("category") not in uncovered:
-        return {}
-    return {"category": [_l("No retention rule of this organisation covers this category, so nobody can be "
-                            "recorded in it. Ask an administrator to add a rule for it.")]}
+    registry, plugins = current_registry(), tenant.plugins or []
+    category = values.get("category")
+    if category not in registry.categories(plugins):
+        return {"category": [_l("This organisation's sectors have no such category.")]}
+    if category in registry.uncovered_categories(plugins, tenant.retention or {}):
+        return {"category": [_l("No retention rule of this organisation covers this category, so nobody can be "
+                                "recorded in it. Ask an administrator to add a rule for it.")]}
+    return {}
 
 
 def check_values(values: dict, *, changed=None) -> None:
