@@ -113,6 +113,7 @@ ADD_A_DATE = textwrap.dedent('''
 ''')
 
 
+@pytest.mark.slow   # a subprocess that imports the whole app
 def test_adding_a_date_is_one_change(tmp_path):
     """In a fresh interpreter, one `LifecycleDate` more in the registry, and nothing else changed: the
     column, the view field, the anchor, the form field with both labels, the API fields and the date rules
