@@ -140,3 +140,12 @@ def test_a_hold_with_an_end_or_a_review_loads(fields):
 def test_a_hold_without_an_end_or_a_review_is_refused_at_load(plugin, message):
     with pytest.raises(manager.PluginError, match=message):
         manager.load([plugin], installed=False)
+
+
+def test_the_retention_page_shows_when_a_hold_ends_and_how_often_it_is_reviewed(make_tenant, make_user, browser_as):
+    tenant = make_tenant(plugins=["fiscal"], locale="en",
+                         settings={"fiscal": {"retention_years": 7, "liability_hold": True, "liability_years": 20}})
+    browser = browser_as(*make_user(role="admin", tenant=tenant))
+    page = browser.get(f"/{tenant.slug}/retention", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The hold ends 20 years after the end of the relationship." in page
+    assert "Reviewed every 12 months while it runs." in page

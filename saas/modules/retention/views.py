@@ -119,6 +119,22 @@ def period_text(policy: policies.EffectivePolicy) -> str:
     return _("%(length)s after %(anchor)s", length=length, anchor=anchor)
 
 
+@bp.app_template_global("retention_hold_text")
+def hold_text(policy: policies.EffectivePolicy) -> str:
+    """How long a hold lasts and how often it is reviewed ("" for other actions)."""
+    if policy.action != "hold":
+        return ""
+    parts = []
+    if policy.hold_years:
+        parts.append(ngettext("The hold ends %(num)s year after %(anchor)s.",
+                              "The hold ends %(num)s years after %(anchor)s.", policy.hold_years,
+                              anchor=anchor_label(policy.anchor)))
+    if policy.review_months:
+        parts.append(ngettext("Reviewed every month while it runs.", "Reviewed every %(num)s months while it runs.",
+                              policy.review_months))
+    return " ".join(parts)
+
+
 @dataclass(frozen=True)
 class Origin:
     """Where a value of a policy came from, as the badge on the page shows it."""
