@@ -378,8 +378,7 @@ def test_an_erasure_within_the_fiscal_years_keeps_only_the_fiscal_fields(make_te
 def test_a_sweep_restricts_when_an_overridden_anchor_falls_inside_the_legal_hold(make_tenant, sweep):
     """The fiscal hold counts from the end of the relationship; a tenant counting its purge from the last
     contact gets a restrict while the hold runs (the fiscal fields stay), and a purge once it ends."""
-    tenant = make_tenant(plugins=["fiscal"], settings={"fiscal": {"retention_years": 7, "liability_hold": False,
-                                                                  "restrict_on_erasure": True}},
+    tenant = make_tenant(plugins=["fiscal"], settings={"fiscal": {"retention_years": 7, "liability_hold": False}},
                          retention={"fiscal.relation_records": {"anchor": "last_contact_on"}})
     relation = add_record(tenant, "relation", {"last_contact_on": date(2015, 6, 1),
                                                "relationship_ended_on": date(2020, 6, 30)})
