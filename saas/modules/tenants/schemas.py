@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-import typing
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
