@@ -16,6 +16,13 @@ from saas.modules.subjects.models import DataSubject
 from tests.support.fixtures_api import bearer
 from tests.support.records import make_assignment
 
+
+@pytest.fixture()
+def web_tenant(make_tenant):
+    """Categories come only from a tenant's plugins: this tenant holds candidates, applicants, employees,
+    client contacts, relations and members."""
+    return make_tenant(plugins=["recruitment", "employment", "fiscal", "association"])
+
 PERSON = {"category": "candidate", "given_name": "Femke", "family_name": "de Vries",
           "email": "femke.devries@example.nl", "phone": "+31 6 12345678", "city": "Utrecht"}
 
@@ -79,7 +86,7 @@ def test_list_is_paginated_and_filtered(web_tenant, api_user, add_subject, clien
     assert len(all_of_them) == 6
 
 
-def test_categories_are_the_core_ones_plus_the_tenants_plugins(make_tenant, api_user, client):
+def test_categories_are_only_the_tenants_plugins(make_tenant, api_user, client):
     hosting = make_tenant(plugins=["hosting"])
     plain = make_tenant()
     _u, hosting_token = api_user(tenant=hosting)
@@ -89,6 +96,9 @@ def test_categories_are_the_core_ones_plus_the_tenants_plugins(make_tenant, api_
     refused = client.post(_url(plain), headers=bearer(plain_token), json=body)
     assert refused.status_code == 422
     assert "Unknown category" in refused.json["errors"]["json"]["category"][0]
+    # Core has no categories of its own: a tenant without plugins holds nobody, not even a candidate.
+    candidate = client.post(_url(plain), headers=bearer(plain_token), json={**body, "category": "candidate"})
+    assert candidate.status_code == 422
     assert _count_subjects(plain) == 0
 
 

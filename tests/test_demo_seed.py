@@ -80,7 +80,7 @@ def test_people_are_dutch_and_contact_dates_plausible(demo_ctx):
     assert any(s.phone.startswith(("0", "+31", "(0")) for s in subjects)
 
 
-def test_the_plan_is_the_same_every_time_and_differs_per_tenant():
+def test_the_plan_is_the_same_every_time_and_differs_per_tenant(ctx):   # categories come from the plugin registry
     first = demo.plan_tenant("zest", ["consultancy"], DEMO_TODAY)
     assert first == demo.plan_tenant("zest", ["consultancy"], DEMO_TODAY)
     assert first.subjects != demo.plan_tenant("kvgo", ["consultancy"], DEMO_TODAY).subjects

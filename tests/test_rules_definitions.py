@@ -62,6 +62,7 @@ def test_every_rule_the_issue_names_is_a_policy():
         "hosting.system_user_contract_end": ("system_user", "relationship_ended_on", "purge"),
         "consultancy.crm_contact_relationship_end": ("crm_contact", "relationship_ended_on", "purge"),
         "consultancy.training_participant_end": ("training_participant", "relationship_ended_on", "purge"),
+        "consultancy.referee_relationship_end": ("referee", "relationship_ended_on", "purge"),
     }
 
 
@@ -91,6 +92,7 @@ def test_periods_are_the_seeds_and_the_law():
         "hosting.system_user_contract_end": ({}, False),
         "consultancy.crm_contact_relationship_end": ({}, False),      # seed silent: the purpose
         "consultancy.training_participant_end": ({}, False),
+        "consultancy.referee_relationship_end": ({}, False),
     }
 
 

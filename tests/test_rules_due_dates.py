@@ -65,7 +65,15 @@ EDGES = [
          date(2026, 4, 1)),
     Edge("consultancy.training_participant_end", "training_participant",
          {"relationship_ended_on": date(2026, 4, 1)}, date(2026, 4, 1)),
+    Edge("consultancy.referee_relationship_end", "referee", {"relationship_ended_on": date(2026, 4, 1)},
+         date(2026, 4, 1)),
 ]
+
+
+def defaults(plugin: str) -> dict:
+    """The plugin's settings with every default filled in ({} for a plugin that takes no settings)."""
+    schema = REGISTRY.settings_schemas.get(plugin)
+    return schema().load({}) if schema is not None else {}
 
 
 def test_every_rule_has_an_edge():
@@ -75,7 +83,7 @@ def test_every_rule_has_an_edge():
 def acts(edge: Edge, today: date) -> bool:
     """Whether the rule acts on the record on `today`: due, and its `applies` holds."""
     definition = REGISTRY.get("saas_retention_policies", edge.policy)
-    settings = {**REGISTRY.settings_schemas[definition.plugin]().load({}), **edge.settings}
+    settings = {**defaults(definition.plugin), **edge.settings}
     policy = resolve(definition, settings, None)
     record = view(edge.category, **edge.dates)
     ctx = RuleContext(tenant_id=1, today=today, settings=settings)
@@ -86,7 +94,7 @@ def acts(edge: Edge, today: date) -> bool:
 @pytest.mark.parametrize("edge", EDGES, ids=lambda e: e.policy)
 def test_the_day_before_the_day_of_and_the_day_after(edge):
     definition = REGISTRY.get("saas_retention_policies", edge.policy)
-    settings = {**REGISTRY.settings_schemas[definition.plugin]().load({}), **edge.settings}
+    settings = {**defaults(definition.plugin), **edge.settings}
     assert due_on(resolve(definition, settings, None), view(edge.category, **edge.dates)) == edge.due
     one = timedelta(days=1)
     assert [acts(edge, edge.due - one), acts(edge, edge.due), acts(edge, edge.due + one)] == [False, True, True]

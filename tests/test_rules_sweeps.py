@@ -49,8 +49,9 @@ def definition(edge: Edge):
 def tenant_for(make_tenant, edge: Edge, **fields):
     """A tenant with only the rule's plugin, its settings loaded as `saas tenants sync` would."""
     plugin = definition(edge).plugin
-    settings = REGISTRY.settings_schemas[plugin]().load(edge.settings)
-    return make_tenant(plugins=[plugin], settings={plugin: settings}, **fields)
+    schema = REGISTRY.settings_schemas.get(plugin)
+    settings = {plugin: schema().load(edge.settings)} if schema is not None else {}
+    return make_tenant(plugins=[plugin], settings=settings, **fields)
 
 
 # --- records ------------------------------------------------------------------------------------------------
@@ -312,9 +313,13 @@ def test_a_switched_off_policy_does_nothing(make_tenant, sweep):
     assert not look(twin, prospects[twin.id], "prospect").exists
 
 
-def test_the_seed_tenants_with_a_liability_hold_purge_nothing_after_seven_years(ctx, tenant_files, saas_cli, sweep):
+def test_the_seed_tenants_hold_after_seven_years_review_yearly_and_end_the_liability_hold_at_twenty(
+        ctx, tenant_files, saas_cli, sweep):
     """KVGO (fiscal + association) and the administration office keep ex-clients and ex-members after the
-    fiscal period: on hold with the seed's reason, never purged by a sweep."""
+    fiscal period: on hold with the seed's reason, reviewed every year. The liability hold ("voor zo lang
+    dat nodig is in verband met onze mogelijke aansprakelijkheidspositie") ends 20 years after the
+    relationship ended (art. 3:310 BW, the tenant's `liability_years`), and the record is purged that day;
+    the association's "until you ask us" has no end and stays on hold, reviewed."""
     assert saas_cli("tenants", "sync", "--dir", str(tenant_files.directory)).exit_code == 0
     kvgo, kantoor = (get_by_slug(tenant_files.slug(s)) for s in ("kvgo", "kantoor"))
     ended = {"relationship_ended_on": date(2019, 3, 1)}
@@ -327,11 +332,26 @@ def test_the_seed_tenants_with_a_liability_hold_purge_nothing_after_seven_years(
     assert sweep(kvgo, date(2027, 1, 1)) == {"association.member_kept@v1": {"hold": 1},
                                              "fiscal.relation_liability@v1": {"hold": 1}}
     assert sweep(kantoor, date(2027, 1, 1)) == {"fiscal.client_contact_liability@v1": {"hold": 1}}
-    assert sweep(kvgo, date(2040, 1, 1)) == {} and sweep(kantoor, date(2040, 1, 1)) == {}
-    for (tenant_id, category), record_id in records.items():
-        seen = look(kvgo if tenant_id == kvgo.id else kantoor, record_id, category)
-        assert seen.exists and seen.keys == 1 and seen.fields["email"] is not None
-        assert [action for _, action, _ in seen.decisions] == ["hold"]
+    # The yearly review: not the day before, once on the day, not again the day after.
+    assert sweep(kvgo, date(2027, 12, 31)) == {} and sweep(kantoor, date(2027, 12, 31)) == {}
+    assert sweep(kvgo, date(2028, 1, 1)) == {"association.member_kept@v1": {"review": 1},
+                                             "fiscal.relation_liability@v1": {"review": 1}}
+    assert sweep(kantoor, date(2028, 1, 1)) == {"fiscal.client_contact_liability@v1": {"review": 1}}
+    assert sweep(kvgo, date(2028, 1, 2)) == {} and sweep(kantoor, date(2028, 1, 2)) == {}
+    # The day before the 20 years are over the liability hold still keeps the record (this year's review).
+    assert sweep(kantoor, date(2039, 2, 28)) == {"fiscal.client_contact_liability@v1": {"review": 1}}
+    assert look(kantoor, records[(kantoor.id, "client_contact")], "client_contact").exists
+    # The day they are over: purged; the member (no end) stays on hold.
+    assert sweep(kvgo, date(2039, 3, 1)) == {"association.member_kept@v1": {"review": 1},
+                                             "fiscal.relation_liability@v1": {"purge": 1}}
+    assert sweep(kantoor, date(2039, 3, 1)) == {"fiscal.client_contact_liability@v1": {"purge": 1}}
+    assert sweep(kvgo, date(2039, 3, 2)) == {} and sweep(kantoor, date(2039, 3, 2)) == {}
+    member = look(kvgo, records[(kvgo.id, "member")], "member")
+    assert member.exists and member.keys == 1 and member.fields["email"] is not None
+    for tenant, category in ((kvgo, "relation"), (kantoor, "client_contact")):
+        gone = look(tenant, records[(tenant.id, category)], category)
+        assert not gone.exists and gone.keys == 0 and gone.shredded
+        assert ("purge", date(2039, 3, 1)) in [(action, due) for _, action, due in gone.decisions]
 
 
 @pytest.mark.parametrize("category, plugins", [("relation", ["fiscal"]), ("client_contact", ["fiscal"]),
@@ -359,8 +379,7 @@ def test_an_erasure_within_the_fiscal_years_keeps_only_the_fiscal_fields(make_te
 def test_a_sweep_restricts_when_an_overridden_anchor_falls_inside_the_legal_hold(make_tenant, sweep):
     """The fiscal hold counts from the end of the relationship; a tenant counting its purge from the last
     contact gets a restrict while the hold runs (the fiscal fields stay), and a purge once it ends."""
-    tenant = make_tenant(plugins=["fiscal"], settings={"fiscal": {"retention_years": 7, "liability_hold": False,
-                                                                  "restrict_on_erasure": True}},
+    tenant = make_tenant(plugins=["fiscal"], settings={"fiscal": {"retention_years": 7, "liability_hold": False}},
                          retention={"fiscal.relation_records": {"anchor": "last_contact_on"}})
     relation = add_record(tenant, "relation", {"last_contact_on": date(2015, 6, 1),
                                                "relationship_ended_on": date(2020, 6, 30)})

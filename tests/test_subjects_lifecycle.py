@@ -18,6 +18,13 @@ from tests.support.fixtures_api import bearer
 from tests.support.fixtures_web import find_csrf_token
 from tests.support.records import add_note, count, in_tenant, make_assignment, make_company
 
+
+@pytest.fixture()
+def web_tenant(make_tenant):
+    """Categories come only from a tenant's plugins: this tenant holds candidates, applicants, employees,
+    client contacts, relations and members."""
+    return make_tenant(plugins=["recruitment", "employment", "fiscal", "association"])
+
 TODAY = date(2026, 3, 10)
 
 

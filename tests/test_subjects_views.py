@@ -1,6 +1,8 @@
 """Data-subject pages: who sees what, every view audited, bad input writes nothing, 404 across tenants."""
 from __future__ import annotations
 
+import pytest
+
 import sqlalchemy as sa
 
 from saas.core import tenancy
@@ -9,6 +11,13 @@ from saas.extensions import db
 from saas.modules.subjects.models import DataSubject
 from tests.support.fixtures_web import find_csrf_token
 from tests.support.records import make_assignment
+
+
+@pytest.fixture()
+def web_tenant(make_tenant):
+    """Categories come only from a tenant's plugins: this tenant holds candidates, applicants, employees,
+    client contacts, relations and members."""
+    return make_tenant(plugins=["recruitment", "employment", "fiscal", "association"])
 
 
 def _subjects(tenant_id: int) -> list[DataSubject]:

@@ -54,7 +54,7 @@ def test_suppressing_twice_adds_one_entry_and_nothing_to_match_adds_none(make_te
 
 
 def test_a_suppressed_person_is_refused_as_prospect_in_the_api(make_tenant, api_user, client, audit_rows):
-    tenant = make_tenant(plugins=["leadgen"])
+    tenant = make_tenant(plugins=["leadgen", "employment"])   # prospects, and applicants (employment's)
     _suppress(tenant, email=EMAIL, phone=PHONE)
     _user, token = api_user(tenant=tenant)
     url = f"/api/v1/{tenant.slug}/subjects"

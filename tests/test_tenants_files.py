@@ -38,13 +38,14 @@ def test_plugin_settings_carry_the_seed_values(configs):
     assert settings["leadhunter"]["leadgen"]["verify_after_months"] == 6
     assert settings["leadhunter"]["leadgen"]["purge_unverified_after_months"] == 12
     assert settings["client-ict"]["recruitment"] == {
-        "reconsent_after_months": 12, "purge_after_months": 24, "unsubscribe_via_portal": True,
+        "reconsent_after_months": 12, "purge_after_months": 24,
     }
     assert len(settings["client-ict"]["hosting"]["sub_processors"]) == 3
     assert settings["kvgo"]["fiscal"]["retention_years"] == 7
     assert settings["kvgo"]["association"]["keep_until_erasure_request"] is True
     assert settings["kantoor"]["fiscal"]["liability_hold"] is True
-    assert settings["zest"]["consultancy"]["references_require_consent"] is True
+    assert settings["kantoor"]["fiscal"]["liability_years"] == 20      # art. 3:310 BW
+    assert "consultancy" not in settings["zest"]                        # the plugin takes no settings
 
 
 def test_contacts_are_the_organisations_own(configs):
@@ -79,7 +80,7 @@ def test_the_config_hash_depends_on_every_value(tmp_path):
     path = tmp_path / "kvgo.toml"
     path.write_text(text, encoding="utf-8")
     original = read_tenant_file(path, registry).config_hash
-    path.write_text(text.replace("processor_for_member_orders = true", "processor_for_member_orders = false"), encoding="utf-8")
+    path.write_text(text.replace("keep_until_erasure_request = true", "keep_until_erasure_request = false"), encoding="utf-8")
     assert read_tenant_file(path, registry).config_hash != original
     path.write_text("# a comment changes nothing\n" + text, encoding="utf-8")
     assert read_tenant_file(path, registry).config_hash == original
@@ -91,7 +92,7 @@ def test_leaving_out_a_plugin_table_stores_its_defaults(tmp_path):
                     'rights_request_days = 30\n[contact]\nrole = "contact"\n', encoding="utf-8")
     config = read_tenant_file(path, manager.load())
     assert config.fields["settings"] == {"fiscal": {"retention_years": 7, "liability_hold": False,
-                                                    "restrict_on_erasure": True}}
+                                                    "liability_years": 20}}
 
 
 @pytest.mark.parametrize("line, key, reason", [

@@ -25,8 +25,6 @@ class AssociationSettings(Schema):
     minimum_years = fields.Integer(load_default=7, strict=True, validate=validate.Range(min=0))
     # After the minimum, keep members' history until they ask for erasure (no automatic purge).
     keep_until_erasure_request = fields.Boolean(load_default=True)
-    # Orders from members make the association their processor, under a processor agreement.
-    processor_for_member_orders = fields.Boolean(load_default=True)
 
 
 @hookimpl
@@ -42,7 +40,8 @@ def saas_settings_schema() -> type[Schema]:
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
-        SubjectCategory(name="member", version=1, label_nl="Lid", label_en="Member"),
+        SubjectCategory(name="member", version=1, label_nl="Lid", label_en="Member", plural_nl="Leden",
+                        plural_en="Members"),
     ]
 
 

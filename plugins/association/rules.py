@@ -15,6 +15,8 @@ from plugins.fiscal.rules import FISCAL_FIELDS, FISCAL_REASON  # members pay due
 from saas.plugins.definitions import ErasureException, RecordView, RetentionPolicy, RuleContext
 
 MINIMUM_YEARS = 7
+# "until you ask us to delete it" has no end of its own: the hold is reviewed every year instead.
+REVIEW_MONTHS = 12
 
 KEEP_SOURCE = (
     "Wij bewaren deze gegevens minstens zo lang als wettelijk verplicht (bijvoorbeeld voor de belastingdienst 7 jaar, "
@@ -39,9 +41,10 @@ _MINIMUM = dict(category="member", anchor="relationship_ended_on", years=MINIMUM
 POLICIES = [
     RetentionPolicy(
         name="association.member_kept", version=1, action="hold", applies=keeps_until_erasure_request,
+        review_months=REVIEW_MONTHS,
         description="After the minimum of 7 years from the end of the year the membership ended, a former member "
-                    "is put on hold (kept on the seed's promise until they ask for erasure); a sweep never purges "
-                    "it. Erasure within the 7 years restricts the fiscal fields and erases the rest.",
+                    "is put on hold (kept on the seed's promise until they ask for erasure) and reviewed every "
+                    "year; a sweep never purges it. Erasure within the 7 years restricts the fiscal fields and erases the rest.",
         **_MINIMUM,
     ),
     RetentionPolicy(

@@ -5,8 +5,8 @@ bewaren dan noodzakelijk voor het doel waarvoor wij ze verwerkt hebben." So the 
 a CRM contact is kept while the business relationship with that contact lasts, a training participant while the
 training and its exam or certification run. When that ends (`relationship_ended_on`) the sweep purges. A tenant
 that needs a grace period (the seed mentions inviting former clients to events, without a period) sets one in
-`[retention."<name>"]` of its tenant file. Referees are kept only with their consent, which the consent
-records handle; no sweep rule.
+`[retention."<name>"]` of its tenant file. Referees give references for the tenant's services only with their
+consent; a referee is kept while that relationship lasts and purged when it has ended, like a CRM contact.
 """
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ TRAINING_SOURCE = (
     "U levert ons de namen en contactgegevens van deelnemers, deze gegevens gebruiken wij voor de "
     "organisatie/planning van de training en voor het opnemen en daar waar nodig registreren voor examen en/of "
     "certificering."
+)
+
+REFERENCE_SOURCE = (
+    "Referenties gekoppeld aan onze dienstverlening vanuit Zestgroup geven we alleen na expliciete toestemming van "
+    "uw organisatie."
 )
 
 POLICIES = [
@@ -38,5 +43,12 @@ POLICIES = [
         description="The seed is silent on a period; the purpose is organising the training and registering the "
                     "exam or certification, so a participant is purged when that has ended (relationship_ended_on). "
                     "Invoices for the training are the client's fiscal records, not the participant's.",
+    ),
+    RetentionPolicy(
+        name="consultancy.referee_relationship_end", version=1, category="referee",
+        anchor="relationship_ended_on", action="purge",
+        source=f"{REFERENCE_SOURCE} {PURPOSE_SOURCE}",
+        description="The seed is silent on a period; a referee is purged when the relationship in which they "
+                    "give references has ended (relationship_ended_on), as a CRM contact is.",
     ),
 ]

@@ -40,8 +40,10 @@ def saas_settings_schema() -> type[Schema]:
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
-        SubjectCategory(name="applicant", version=1, label_nl="Sollicitant", label_en="Applicant"),
-        SubjectCategory(name="employee", version=1, label_nl="Medewerker", label_en="Employee"),
+        SubjectCategory(name="applicant", version=1, label_nl="Sollicitant", label_en="Applicant",
+                        plural_nl="Sollicitanten", plural_en="Applicants"),
+        SubjectCategory(name="employee", version=1, label_nl="Medewerker", label_en="Employee",
+                        plural_nl="Medewerkers", plural_en="Employees"),
     ]
 
 

@@ -3,7 +3,7 @@ year in which the relationship ended; an erasure restricts what the law makes th
 (AWR art. 52(4); seeds 001, 003)."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from plugins.fiscal import rules
 from saas.plugins.definitions import ErasureException, PluginInfo, RetentionPolicy, SubjectCategory
@@ -25,10 +25,16 @@ class FiscalSettings(Schema):
 
     # The law sets 7 years (AWR art. 52(4)); a tenant may keep longer, never shorter.
     retention_years = fields.Integer(load_default=7, strict=True, validate=validate.Range(min=7))
-    # After the fiscal period, ex-clients' data is reviewed for liability instead of deleted unseen.
+    # After the fiscal period, ex-clients' data is kept for the tenant's liability instead of purged.
     liability_hold = fields.Boolean(load_default=False)
-    # An erasure request erases what is not fiscal and restricts what is (art. 17(3)(b)).
-    restrict_on_erasure = fields.Boolean(load_default=True)
+    # How long that hold lasts at most, from the end of the relationship: the outer limit for claims for
+    # damages is 20 years after the event that caused the damage (art. 3:310 BW).
+    liability_years = fields.Integer(load_default=rules.LIABILITY_YEARS, strict=True, validate=validate.Range(min=1))
+
+    @validates_schema
+    def _liability_after_fiscal(self, data, **_kwargs):
+        if data["liability_years"] <= data["retention_years"]:
+            raise ValidationError("must be longer than retention_years", "liability_years")
 
 
 @hookimpl
@@ -44,8 +50,10 @@ def saas_settings_schema() -> type[Schema]:
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
-        SubjectCategory(name="client_contact", version=1, label_nl="Contactpersoon klant", label_en="Client contact"),
-        SubjectCategory(name="relation", version=1, label_nl="Relatie", label_en="Relation"),
+        SubjectCategory(name="client_contact", version=1, label_nl="Contactpersoon klant", label_en="Client contact",
+                        plural_nl="Contactpersonen klant", plural_en="Client contacts"),
+        SubjectCategory(name="relation", version=1, label_nl="Relatie", label_en="Relation",
+                        plural_nl="Relaties", plural_en="Relations"),
     ]
 
 

@@ -8,7 +8,10 @@ the period).
 
 Then it is purged, unless the tenant keeps ex-clients for its liability (`liability_hold`, seed 001: "voor
 zover en voor zo lang dat nodig is in verband met onze mogelijke aansprakelijkheidspositie"): then the record
-is put on hold with that reason instead, and only an erasure request removes it.
+is put on hold with that reason instead. "As long as our liability requires" is not for ever: the hold ends
+`liability_years` (default 20, the outer limit for claims for damages, art. 3:310 BW) after the relationship
+ended, and the record is purged then; while it runs, a sweep makes a "review" decision every year, so the
+tenant looks again at whether the liability still requires the record (an erasure request removes it sooner).
 
 While the 7 years run, an erasure request keeps the fiscal fields, restricted to this purpose, and erases the
 rest (art. 17(3)(b)): the erasure exceptions below.
@@ -23,6 +26,9 @@ CATEGORIES = ("client_contact", "relation")
 FISCAL_FIELDS = ("given_name", "family_name", "address", "city", "iban")
 FISCAL_REASON = "Fiscale bewaarplicht (art. 52 lid 4 AWR)"
 FISCAL_YEARS = 7
+# Art. 3:310 BW: a claim for damages lapses at the latest 20 years after the event that caused the damage.
+LIABILITY_YEARS = 20
+LIABILITY_REVIEW_MONTHS = 12
 
 RETENTION_SOURCE = (
     "Het gedurende een bepaalde periode bewaren van persoonsgegevens kan nodig zijn om ontvangen opdracht(en) "
@@ -57,10 +63,12 @@ def _policies(category: str) -> list[RetentionPolicy]:
         ),
         RetentionPolicy(
             name=f"fiscal.{category}_liability", version=1, action="hold", applies=with_liability_hold,
-            source=LIABILITY_SOURCE, **period,
+            source=LIABILITY_SOURCE, hold_years=LIABILITY_YEARS, hold_setting="liability_years",
+            review_months=LIABILITY_REVIEW_MONTHS, **period,
             description="With liability_hold the tenant keeps ex-clients after the 7 fiscal years for its "
-                        "liability: the record is put on hold with that reason, never purged by a sweep; an "
-                        "erasure request still removes it.",
+                        "liability: the record is put on hold with that reason and reviewed every year; the hold "
+                        "ends liability_years (default 20, art. 3:310 BW) after the relationship ended, and the "
+                        "record is purged then. An erasure request still removes it sooner.",
         ),
     ]
 

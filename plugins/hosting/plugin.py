@@ -42,9 +42,11 @@ def saas_settings_schema() -> type[Schema]:
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
         SubjectCategory(name="hosting_contact", version=1, label_nl="Contactpersoon hostingklant",
-                        label_en="Hosting customer contact"),
+                        label_en="Hosting customer contact", plural_nl="Contactpersonen hostingklanten",
+                        plural_en="Hosting customer contacts"),
         SubjectCategory(name="system_user", version=1, label_nl="Gebruiker van een beheerd systeem",
-                        label_en="User of a managed system"),
+                        label_en="User of a managed system", plural_nl="Gebruikers van beheerde systemen",
+                        plural_en="Users of managed systems"),
     ]
 
 

@@ -15,6 +15,9 @@ INFO = PluginInfo(
     version="1.0",
     title="Leadgeneratie / Lead generation",
     description="Companies and prospects verified every 6 months; unverified personal data purged at 12 months; suppression list (seed 004).",
+    # "Voor iedere nieuwe opdracht die een opdrachtgever aan Leadhunter verstrekt wordt een nieuwe
+    #  verwerkersovereenkomst aangegaan." (switched off by `agreement_per_assignment = false`)
+    behaviours=("agreement_per_assignment",),
 )
 
 
@@ -27,7 +30,6 @@ class LeadgenSettings(Schema):
     verify_after_months = fields.Integer(load_default=6, strict=True, validate=validate.Range(min=1))
     purge_unverified_after_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1))
     delete_when_contact_left = fields.Boolean(load_default=True)
-    suppress_after_rights_request = fields.Boolean(load_default=True)
     agreement_per_assignment = fields.Boolean(load_default=True)
 
     @validates_schema
@@ -49,7 +51,8 @@ def saas_settings_schema() -> type[Schema]:
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
-        SubjectCategory(name="prospect", version=1, label_nl="Prospect", label_en="Prospect"),
+        SubjectCategory(name="prospect", version=1, label_nl="Prospect", label_en="Prospect", plural_nl="Prospects",
+                        plural_en="Prospects", suppressed_may_not_return=True),
     ]
 
 

@@ -26,7 +26,6 @@ class RecruitmentSettings(Schema):
 
     reconsent_after_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1))
     purge_after_months = fields.Integer(load_default=24, strict=True, validate=validate.Range(min=1))
-    unsubscribe_via_portal = fields.Boolean(load_default=True)
 
     @validates_schema
     def _reconsent_before_purge(self, data, **_kwargs):
@@ -47,7 +46,8 @@ def saas_settings_schema() -> type[Schema]:
 @hookimpl
 def saas_subject_categories() -> list[SubjectCategory]:
     return [
-        SubjectCategory(name="candidate", version=1, label_nl="Kandidaat", label_en="Candidate"),
+        SubjectCategory(name="candidate", version=1, label_nl="Kandidaat", label_en="Candidate",
+                        plural_nl="Kandidaten", plural_en="Candidates"),
     ]
 
 

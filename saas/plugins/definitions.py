@@ -6,10 +6,11 @@ old decisions stay explainable. Core fills in `plugin` (the name of the plugin t
 """
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+
+from saas.plugins.lifecycle import RecordView  # noqa: F401  (the plugin API: rules read it)
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,10 @@ class PluginInfo:
     version: str
     title: str
     description: str
+    # Behaviours core asks for by name, never by plugin (see `Registry.plugins_with`), e.g.
+    # "agreement_per_assignment": agents work on an assignment only under its own completed processor agreement.
+    # A setting of the same name in `[settings.<plugin>]` switches a behaviour off for a tenant.
+    behaviours: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,10 @@ class Definition:
         """`name@vN`: how a decision refers to the exact rule it was made under."""
         return f"{self.name}@v{self.version}"
 
+    def problems(self) -> list[str]:
+        """What is wrong with this definition on its own; the registry refuses to load it if anything."""
+        return []
+
 
 @dataclass(frozen=True)
 class SubjectCategory(Definition):
@@ -43,39 +52,11 @@ class SubjectCategory(Definition):
 
     label_nl: str = ""
     label_en: str = ""
-
-
-@dataclass(frozen=True)
-class RecordView:
-    """What a retention rule may read of a record: plain lifecycle dates and flags, never an encrypted field.
-    `kind` is "subject" or "company"; dates a kind does not have are None."""
-
-    id: uuid.UUID
-    kind: str
-    category: str
-    created_on: date
-    last_contact_on: date | None = None
-    placed_from: date | None = None
-    placed_to: date | None = None
-    employed_from: date | None = None
-    employed_to: date | None = None
-    relationship_ended_on: date | None = None
-    procedure_closed_on: date | None = None
-    procedure_outcome: str | None = None
-    last_verified_on: date | None = None
-    left_company_on: date | None = None
-    needs_verification_since: date | None = None
-    restricted: bool = False
-    # Purposes with a consent that is given, not withdrawn and not expired on the sweep's date.
-    consents: frozenset[str] = frozenset()
-
-    def date_of(self, anchor: str) -> date | None:
-        """The anchor date a policy counts from; `last_verified_on` falls back to the creation date (an
-        imported record that was never verified counts from its import)."""
-        value = getattr(self, anchor)
-        if value is None and anchor == "last_verified_on":
-            return self.created_on
-        return value
+    plural_nl: str = ""
+    plural_en: str = ""
+    # A person of this category whose blind indexes are on the suppression list (asked to be left alone,
+    # or purged unverified) may not be added again.
+    suppressed_may_not_return: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +95,23 @@ class RetentionPolicy(Definition):
     description: str = ""
     enabled: bool = True
     applies: Callable[[RecordView, RuleContext], bool] | None = field(default=None, compare=False, repr=False)
+    # A hold must end or be reviewed (a hold with neither keeps a person for ever, unseen):
+    hold_years: int = 0         # hold: it ends this many years after the anchor date itself; then the record is purged
+    hold_setting: str = ""      # hold: the plugin setting (ending in _years) that holds hold_years for a tenant
+    review_months: int = 0      # hold: while it runs, a "review" decision every this many months from its start
+
+    def problems(self) -> list[str]:
+        found = []
+        is_hold = self.action == "hold"
+        if is_hold and not (self.hold_years > 0 or self.hold_setting or self.review_months > 0):
+            found.append("a hold needs an end (hold_years or hold_setting) or a review date (review_months)")
+        if not is_hold and (self.hold_years or self.hold_setting or self.review_months):
+            found.append("hold_years, hold_setting and review_months are for hold policies only")
+        if self.hold_setting and not self.hold_setting.endswith("_years"):
+            found.append(f"hold_setting {self.hold_setting!r} must end in _years")
+        if self.hold_years < 0 or self.review_months < 0:
+            found.append("hold_years and review_months cannot be negative")
+        return found
 
 
 @dataclass(frozen=True)
@@ -129,6 +127,11 @@ class ErasureException(Definition):
     anchor: str = ""
     years: int = 0
     from_year_end: bool = False
+
+    def problems(self) -> list[str]:
+        if not self.anchor or self.years <= 0:
+            return ["a legal hold needs an end: an anchor date and a number of years"]
+        return []
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,41 @@ class Registry:
         """One definition by its unique name; KeyError when no plugin registered it."""
         return self.definitions[hook][name]
 
+    def categories(self, plugins: Iterable[str]) -> list[str]:
+        """The subject categories a tenant with these plugins can hold: only what its plugins declare."""
+        return sorted(d.name for d in self.of("saas_subject_categories", plugins))
+
+    def uncovered_categories(self, plugins: Iterable[str], overrides: Mapping[str, Mapping] | None = None
+                             ) -> dict[str, list[str]]:
+        """Categories of these plugins that no retention policy of these plugins keeps (none at all, or all
+        switched off, by the definition or by the tenant's `[retention."<name>"]` override), each with the
+        plugins that declare it. A person in such a category would be kept for ever."""
+        plugins = list(plugins)
+        overrides = overrides or {}
+        covered = {
+            policy.category for policy in self.of("saas_retention_policies", plugins)
+            if bool(overrides.get(policy.name, {}).get("enabled", policy.enabled))
+        }
+        return {c.name: [c.plugin] for c in self.of("saas_subject_categories", plugins) if c.name not in covered}
+
+    def category_flag(self, category: str, flag: str) -> bool:
+        """A yes/no property a plugin declares for one of its categories (False for an unknown category)."""
+        definition = self.definitions["saas_subject_categories"].get(category)
+        return bool(getattr(definition, flag, False)) if definition is not None else False
+
+    def plugins_with(self, flag: str, plugins: Iterable[str], settings: Mapping[str, Mapping]) -> list[str]:
+        """Of these plugins, those that declare the behaviour `flag` (`PluginInfo.behaviours`) and do not switch
+        it off in the tenant's settings (a setting of the same name, when the plugin has one). Core asks for a
+        behaviour, never for a plugin by name."""
+        found = []
+        for name in plugins:
+            info = self.plugins.get(name)
+            if info is None or flag not in info.behaviours:
+                continue
+            if bool((settings.get(name) or {}).get(flag, True)):
+                found.append(name)
+        return found
+
 
 def current_registry() -> Registry:
     """The registry of the running app (built by `create_app`)."""
@@ -164,3 +199,6 @@ def _check_definition(hook_name: str, kind: type[Definition], owner: str, item: 
         raise PluginError(f"{hook_name} of {owner!r} returned a {kind.__name__} without a name")
     if not isinstance(item.version, int) or isinstance(item.version, bool) or item.version < 1:
         raise PluginError(f"{kind.__name__} {item.name!r} of {owner!r}: version must be a whole number from 1")
+    problems = item.problems()
+    if problems:
+        raise PluginError(f"{kind.__name__} {item.name!r} of {owner!r}: {'; '.join(problems)}")

@@ -58,7 +58,7 @@ POLICIES = [
                     applies=without_liability_hold),
     RetentionPolicy(name="rtest.contact_liability", version=1, category="client_contact",
                     anchor="relationship_ended_on", years=7, from_year_end=True, action="hold",
-                    applies=with_liability_hold),
+                    applies=with_liability_hold, review_months=12),   # a hold must end or be reviewed
     RetentionPolicy(name="rtest.applicant", version=1, category="applicant", anchor="procedure_closed_on",
                     weeks=4, action="purge"),
     RetentionPolicy(name="rtest.off", version=1, category="applicant", anchor="procedure_closed_on",

@@ -2,27 +2,18 @@
 from __future__ import annotations
 
 from flask import g, render_template
-from flask_babel import lazy_gettext as _l
 
 from saas.core.web import tenant_blueprint
 from saas.modules.dashboard import queries
 from saas.modules.subjects.forms import category_label
-from saas.modules.subjects.models import CATEGORIES
 
 bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
-
-CATEGORY_LABELS = {
-    "candidate": _l("Candidates"), "applicant": _l("Applicants"), "employee": _l("Employees"),
-    "client_contact": _l("Client contacts"), "prospect": _l("Prospects"), "member": _l("Members"),
-    "training_participant": _l("Training participants"), "relation": _l("Relations"),
-}
 
 
 @bp.app_template_filter("category_plural")
 def category_plural(category: str) -> str:
-    """Plural for the counts (a plugin's own category falls back to its singular label)."""
-    label = CATEGORY_LABELS.get(category)
-    return str(label) if label is not None else category_label(category)
+    """Plural for the counts, as the sector plugin names it (its singular label when it gives none)."""
+    return category_label(category, plural=True)
 
 
 def _overview(membership) -> dict:
@@ -48,7 +39,7 @@ def index():
     overview = _overview(g.membership)
     subjects = overview.get("subjects")
     return render_template(
-        "dashboard/index.html", overview=overview, categories=CATEGORIES,
+        "dashboard/index.html", overview=overview, categories=sorted(subjects or {}, key=category_plural),
         subjects_total=sum(subjects.values()) if subjects is not None else None,
         members_total=sum(overview["members"].values()) if "members" in overview else None,
     )

@@ -12,6 +12,7 @@ from saas.modules.clients.models import ClientOrganisation
 from saas.modules.signing import operations as signing
 from saas.modules.signing import queries as signing_queries
 from saas.modules.tenants.models import Tenant
+from saas.plugins.manager import current_registry
 
 VALID_DAYS = 30
 TERMS = {
@@ -34,7 +35,7 @@ def seed_agreements(tenant: Tenant, users: dict, assignments: list[Assignment]) 
     """Templates for every tenant; agreements where the tenant needs one per assignment. Returns how many."""
     admin = users["admin"]
     template_versions.seed_default_templates(admin.id)
-    if not tenant.plugin_settings("leadgen").get("agreement_per_assignment"):
+    if not current_registry().plugins_with("agreement_per_assignment", tenant.plugins or [], tenant.settings or {}):
         return 0
     template = agreement_queries.latest_published(template_versions.DEFAULT_KEY, tenant.locale)
     made = 0

@@ -33,6 +33,7 @@ from saas.modules.demo.records import Lifecycle, PlannedAssignment, PlannedCompa
 from saas.modules.erasure import operations as erasure
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
+from saas.plugins.manager import current_registry
 
 DEMO_TENANTS = ("zest", "kantoor", "client-ict", "kvgo", "leadhunter")
 DEMO_PASSWORD = "demo-wachtwoord"
@@ -51,16 +52,9 @@ DEMO_ACCOUNTS = (
     ("client2", "client", 1),
 )
 
-# Which kinds of people a tenant holds follows from its sector plugins.
-PLUGIN_CATEGORIES = {
-    "recruitment": ("candidate",),
-    "employment": ("applicant", "employee"),
-    "leadgen": ("prospect",),
-    "fiscal": ("client_contact", "relation"),
-    "association": ("member",),
-    "consultancy": ("crm_contact", "training_participant"),
-    "hosting": ("hosting_contact",),
-}
+# Which kinds of people a tenant holds follows from its sector plugins (the registry); these the demo leaves out
+# (people who only appear beside others: a referee, a user of a managed system).
+NOT_PLANNED = ("referee", "system_user")
 # Contacts at a client and prospects in a client's lead database belong to that client organisation.
 CLIENT_OWNED = ("client_contact", "prospect", "crm_contact", "hosting_contact")
 RARE = {"employee": 1, "relation": 2}
@@ -142,12 +136,20 @@ class SeedResult:
 # ---- planning (pure: same input, same data) ------------------------------------------------------
 
 def categories_for(plugins) -> tuple[str, ...]:
+    """The categories of the tenant's plugins, in the order of its plugins and their declarations."""
+    registry = current_registry()
     found = []
     for plugin in plugins or ():
-        for category in PLUGIN_CATEGORIES.get(plugin, ()):
-            if category not in found:
-                found.append(category)
-    return tuple(found) or ("client_contact",)
+        for category in registry.of("saas_subject_categories", [plugin]):
+            if category.name not in found and category.name not in NOT_PLANNED:
+                found.append(category.name)
+    return tuple(found)
+
+
+def keeps_companies(plugins) -> bool:
+    """Whether a retention rule of the tenant's plugins keeps company records (lead generation does)."""
+    return any(policy.category == "company"
+               for policy in current_registry().of("saas_retention_policies", list(plugins or ())))
 
 
 def demo_email(local: str, slug: str) -> str:
@@ -174,14 +176,14 @@ def plan_tenant(slug: str, plugins, today: date, subject_count: int = SUBJECTS_P
     accounts_ = tuple(
         PlannedAccount(demo_email(local, slug), fake.name(), role, org) for local, role, org in DEMO_ACCOUNTS
     )
-    leadgen = "leadgen" in (plugins or ())
+    leadgen = keeps_companies(plugins)
     companies = records.plan_companies(fake, today, company_domain) if leadgen else ()
     categories = categories_for(plugins)
     weights = [RARE.get(c, COMMON_WEIGHT) for c in categories]
     domains = [company_domain(name) for name, _ in organisations]
     subjects = tuple(
         _plan_subject(fake, fake.random.choices(categories, weights)[0], today, domains, companies)
-        for _ in range(subject_count)
+        for _ in range(subject_count if categories else 0)
     )
     assignments = records.plan_assignments(fake.random, subjects, len(organisations), leadgen)
     return TenantPlan(slug, organisations, accounts_, subjects, companies, assignments)

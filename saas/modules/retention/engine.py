@@ -7,7 +7,10 @@
 A policy is due for a record when its anchor date plus its period (see `policies.due_on`) is on or before
 `today` and its `applies(view, ctx)` holds. Of what is due, one outcome per record:
 
-- a due `hold` policy keeps the record: no purge or restrict that day (flags and re-consent still count);
+- a due `hold` policy keeps the record: no purge or restrict that day (flags and re-consent still count),
+  and while it runs it is reviewed every `review_months` from its start (a `review` decision, once per
+  review date); once its end (`hold_policy_end`: anchor date plus `hold_years`) has come it keeps nothing,
+  and the record ends as under a due purge, on the day the hold ended;
 - otherwise a due `purge` or `restrict` ends the record's data and beats any flag or re-consent: while a
   legal hold (erasure exception) of the record's category still runs it becomes `restrict` (keep the held
   fields, erase the rest), and without one it is a `purge` (a restrict policy with nothing left to hold
@@ -24,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from saas.modules.retention.policies import (
-    EffectivePolicy, add_period, counting_from, hold_end, hold_runs, latest_due_anchor,
+    EffectivePolicy, add_period, counting_from, hold_end, hold_policy_end, hold_runs, last_review, latest_due_anchor,
 )
 from saas.plugins.definitions import ErasureException, RecordView, RuleContext
 
@@ -136,12 +139,34 @@ class Ruleset:
         ends = [hold_end(h, view) for h in self._holds_of(view.category)]
         return max([due] + [end for end in ends if end is not None and end <= self.today])
 
+    def _hold(self, c: _Compiled, view: RecordView, on: date) -> list[Decision] | None:
+        """A due hold policy: a hold (and its latest review) while it runs; None once its end has come."""
+        end = hold_policy_end(c.policy, view)
+        if end is not None and end <= self.today:
+            return None
+        decisions = [Decision(c.policy, "hold", on)]
+        review = last_review(c.policy, on, self.today)
+        if review is not None:
+            until = f"; the hold ends on {end.isoformat()}" if end is not None else ""
+            decisions.append(Decision(c.policy, "review", review,
+                                      note=f"review: does the reason to hold still apply{until}"))
+        return decisions
+
     def _outcome(self, view: RecordView, due: list[tuple[_Compiled, date]]) -> list[Decision]:
-        decisions = [Decision(c.policy, "hold", on) for c, on in due if c.action == "hold"]
-        ending = [(c, on) for c, on in due if c.action in ENDING]
+        decisions: list[Decision] = []
+        ending: list[tuple[_Compiled, date, str]] = []
+        for c, on in due:
+            if c.action == "hold":
+                held = self._hold(c, view, on)
+                if held is None:   # the hold is over: the record ends the day it ended
+                    ending.append((c, max(on, hold_policy_end(c.policy, view)), "purge"))
+                else:
+                    decisions.extend(held)
+            elif c.action in ENDING:
+                ending.append((c, on, c.action))
         if ending and not decisions:
             # Purge before restrict, then by name: one end per record, the same on every run.
-            c, on = min(ending, key=lambda item: (item[0].action != "purge", item[0].policy.name))
+            c, on, action = min(ending, key=lambda item: (item[2] != "purge", item[0].policy.name))
             holds = self._running_holds(view)
             if not holds:
                 return [Decision(c.policy, "purge", self._after_holds(view, on) if view.restricted else on)]
@@ -161,6 +186,19 @@ def decide(view: RecordView, policies: Sequence[EffectivePolicy], ctx: RuleConte
     """The decisions due for one record on `ctx.today` (each policy's `applies` gets its own plugin's
     settings, whatever `ctx.settings` holds). A sweep compiles a `Ruleset` once instead."""
     return Ruleset(policies, holds, ctx.tenant_id, ctx.today).decide(view)
+
+
+def _hold_dates(policy: EffectivePolicy, view: RecordView, held_from: date, start: date, end: date) -> set[date]:
+    """A hold's review dates and its end, from `start` until before `end` (for the forecast)."""
+    found = set()
+    stop = hold_policy_end(policy, view)
+    if stop is not None and start <= stop < end:
+        found.add(stop)
+    review = last_review(policy, held_from, end - timedelta(days=1))
+    while review is not None and review >= start and (stop is None or review < stop):
+        found.add(review)
+        review = last_review(policy, held_from, review - timedelta(days=1))
+    return found
 
 
 def month_of(day: date) -> str:
@@ -187,6 +225,8 @@ def forecast(views: Iterable[RecordView], policies: Sequence[EffectivePolicy], t
                 on = c.due_on(anchor)
                 if start <= on < end:
                     dates.add(on)
+                if c.action == "hold":
+                    dates.update(_hold_dates(c.policy, view, on, start, end))
         for on in sorted(dates):
             ruleset = rulesets.get(on)
             if ruleset is None:

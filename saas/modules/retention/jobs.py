@@ -42,7 +42,7 @@ RETRIES = 2                     # a killed worker's job is retried by RQ's maint
 PHASES = ("subjects", "companies")
 _UNDER_WAY = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
 SUPERSEDED = "superseded"
-STATELESS = ("reconsent", "hold")   # actions that change nothing on the record itself
+STATELESS = ("reconsent", "hold", "review")   # actions that change nothing on the record itself
 
 
 def sweep_job_id(sweep_run_id: uuid.UUID) -> str:

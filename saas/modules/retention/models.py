@@ -11,7 +11,7 @@ from saas.core.models import UuidPk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
-ACTIONS = ("flag", "reconsent", "purge", "restrict", "hold")
+ACTIONS = ("flag", "reconsent", "purge", "restrict", "hold", "review")
 RECORD_KINDS = ("subject", "company")
 
 

@@ -21,6 +21,7 @@ from types import MappingProxyType
 from dateutil.relativedelta import relativedelta
 
 from saas.plugins.definitions import ErasureException, RecordView, RetentionPolicy, RuleContext
+from saas.plugins.lifecycle import ANCHORS
 from saas.plugins.manager import current_registry
 
 UNITS = ("years", "months", "weeks", "days")
@@ -68,6 +69,8 @@ class EffectivePolicy:
     enabled: bool
     settings: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     origins: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # A hold's outer limit in years from its anchor date, with the tenant's setting applied (0: no end).
+    hold_years: int = 0
 
     # The definition's own fields, read through.
     name = property(lambda self: self.definition.name)
@@ -82,6 +85,7 @@ class EffectivePolicy:
     purpose = property(lambda self: self.definition.purpose)
     source = property(lambda self: self.definition.source)
     description = property(lambda self: self.definition.description)
+    review_months = property(lambda self: self.definition.review_months)
 
     @property
     def applies(self) -> Callable[[RecordView, RuleContext], bool] | None:
@@ -104,8 +108,9 @@ def _check(policy: EffectivePolicy) -> None:
         raise PolicyError(f"policy {policy.name}: unknown action {policy.action!r} (one of {', '.join(ACTIONS)})")
     if policy.category == COMPANY and policy.action not in COMPANY_ACTIONS:
         raise PolicyError(f"policy {policy.name}: company records can only be flagged or held, not {policy.action}")
-    if policy.anchor not in RecordView.__dataclass_fields__:
-        raise PolicyError(f"policy {policy.name}: anchor {policy.anchor!r} is not a date of RecordView")
+    if policy.anchor not in ANCHORS:
+        raise PolicyError(f"policy {policy.name}: anchor {policy.anchor!r} is not a date a rule may count from "
+                          f"(one of {', '.join(ANCHORS)})")
     if policy.action == "reconsent" and not policy.purpose:
         raise PolicyError(f"policy {policy.name}: a reconsent policy needs a purpose")
 
@@ -126,8 +131,11 @@ def resolve(definition: RetentionPolicy, plugin_settings: Mapping, override: Map
         anchor, origins["anchor"] = override["anchor"], OVERRIDE
     if "enabled" in override:
         enabled, origins["enabled"] = bool(override["enabled"]), OVERRIDE
+    hold_years = definition.hold_years
+    if definition.hold_setting and plugin_settings.get(definition.hold_setting) is not None:
+        hold_years = int(plugin_settings[definition.hold_setting])
     policy = EffectivePolicy(definition, period, anchor, enabled, MappingProxyType(dict(plugin_settings)),
-                             MappingProxyType(origins))
+                             MappingProxyType(origins), hold_years)
     _check(policy)
     return policy
 
@@ -195,6 +203,29 @@ def hold_end(hold: ErasureException, view: RecordView) -> date | None:
     if anchor is None:
         return None
     return add_period(counting_from(anchor, hold.from_year_end), Period(years=hold.years))
+
+
+def hold_policy_end(policy: EffectivePolicy, view: RecordView) -> date | None:
+    """The first day a hold policy no longer keeps the record: its anchor date itself (never the year's end:
+    an outer limit such as art. 3:310 BW counts from the event) plus `hold_years`; None without an end."""
+    anchor = view.date_of(policy.anchor)
+    if not policy.hold_years or anchor is None:
+        return None
+    return add_period(anchor, Period(years=policy.hold_years))
+
+
+def last_review(policy: EffectivePolicy, held_from: date, today: date) -> date | None:
+    """The latest review date of a hold that started on `held_from`, on or before `today`: every
+    `review_months` from the start (the first one period after it); None before the first."""
+    if not policy.review_months:
+        return None
+    months = (today.year - held_from.year) * 12 + today.month - held_from.month
+    count = months // policy.review_months
+    candidate = held_from + relativedelta(months=policy.review_months * count)
+    if candidate > today:   # the day of the month is not reached yet
+        count -= 1
+        candidate = held_from + relativedelta(months=policy.review_months * count)
+    return candidate if count >= 1 else None
 
 
 def hold_runs(hold: ErasureException, view: RecordView, today: date) -> bool:

@@ -28,16 +28,14 @@ from saas.modules.retention.models import RetentionDecision, SweepRun
 from saas.modules.retention.policies import active_holds, effective_policies
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
+from saas.plugins import lifecycle
 from saas.plugins.definitions import RecordView
 
 NO_CONSENTS: frozenset[str] = frozenset()
-# DataSubject columns in RecordView's field order (after id, kind, category and created_on). Plain table
-# columns: rows come back as tuples without the ORM's per-row loading; the tenant is filtered explicitly.
+# The lifecycle columns of DataSubject, by the registry's names (a view is built by name from them). Plain
+# table columns: rows come back as tuples without the ORM's per-row loading; the tenant is filtered explicitly.
 _SUBJECTS, _COMPANIES = DataSubject.__table__, Company.__table__
-_SUBJECT_DATES = (
-    "last_contact_on", "placed_from", "placed_to", "employed_from", "employed_to", "relationship_ended_on",
-    "procedure_closed_on", "procedure_outcome", "last_verified_on", "left_company_on", "needs_verification_since",
-)
+_SUBJECT_DATES = (*lifecycle.NAMES, "needs_verification_since")
 _SUBJECT_COLUMNS = (_SUBJECTS.c.id, _SUBJECTS.c.category, _SUBJECTS.c.created_at,
                     *(_SUBJECTS.c[name] for name in _SUBJECT_DATES), _SUBJECTS.c.restricted_at.is_not(None))
 _COMPANY_COLUMNS = (_COMPANIES.c.id, _COMPANIES.c.created_at, _COMPANIES.c.last_verified_on,
@@ -125,8 +123,9 @@ def _falls_back_to_creation(anchor: str) -> bool:
 
 
 def _subject_rows(rows) -> list[RecordView]:
-    view = RecordView
-    return [view(row[0], "subject", row[1], created_on(row[2]), *row[3:14], bool(row[14])) for row in rows]
+    view, names, last = RecordView, _SUBJECT_DATES, 3 + len(_SUBJECT_DATES)
+    return [view(id=row[0], kind="subject", category=row[1], created_on=created_on(row[2]),
+                 restricted=bool(row[last]), **dict(zip(names, row[3:last]))) for row in rows]
 
 
 def _company_rows(rows) -> list[RecordView]:
@@ -157,9 +156,10 @@ def record_view(record) -> RecordView:
                           created_on=created_on(record.created_at or clock.now()),
                           last_verified_on=record.last_verified_on,
                           needs_verification_since=record.needs_verification_since)
-    dates = [getattr(record, name) for name in _SUBJECT_DATES]
-    view = RecordView(record.id, "subject", record.category, created_on(record.created_at or clock.now()), *dates,
-                      record.restricted_at is not None)
+    dates = {name: getattr(record, name) for name in _SUBJECT_DATES}
+    view = RecordView(id=record.id, kind="subject", category=record.category,
+                      created_on=created_on(record.created_at or clock.now()),
+                      restricted=record.restricted_at is not None, **dates)
     return with_consents([view], clock.today())[0]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -29,6 +29,7 @@ from saas.modules.retention.forms import RecordActionForm, SweepForm
 from saas.modules.retention.models import SweepRun
 from saas.modules.subjects import queries as subjects_queries
 from saas.modules.subjects.forms import category_label
+from saas.plugins import lifecycle
 from saas.plugins.manager import current_registry
 
 bp = tenant_blueprint("retention", __name__, template_folder="templates")
@@ -41,23 +42,31 @@ FORECAST_MONTHS = 12
 
 ACTION_LABELS = {
     "flag": _l("Flag for verification"), "reconsent": _l("Ask consent again"), "purge": _l("Purge"),
-    "restrict": _l("Restrict"), "hold": _l("Legal hold"),
+    "restrict": _l("Restrict"), "hold": _l("Legal hold"), "review": _l("Review of a hold"),
 }
 # The chart's colours (SVG presentation attributes: the CSP forbids style attributes).
 ACTION_COLOURS = {"flag": "#b7791f", "reconsent": "#1d4e89", "purge": "#b42318", "restrict": "#5b6675",
-                  "hold": "#1e7b4a"}
+                  "hold": "#1e7b4a", "review": "#6b4fa0"}
 CHART_ACTIONS = ("flag", "reconsent", "purge", "restrict")
+# What a period may count from besides the lifecycle dates (those name themselves: `saas.plugins.lifecycle`).
 ANCHOR_LABELS = {
-    "created_on": _l("the day the record was added"), "last_contact_on": _l("the last contact"),
-    "placed_from": _l("the start of the placement"), "placed_to": _l("the end of the placement"),
-    "employed_from": _l("the start of employment"), "employed_to": _l("the end of employment"),
-    "relationship_ended_on": _l("the end of the relationship"),
-    "procedure_closed_on": _l("the close of the application procedure"),
-    "last_verified_on": _l("the last verification"), "left_company_on": _l("leaving the company"),
+    "created_on": _l("the day the record was added"),
     "needs_verification_since": _l("the verification flag"),
 }
 STATUS_LABELS = {"running": _l("running"), "finished": _l("finished"), "failed": _l("failed")}
 TRIGGER_LABELS = {"schedule": _l("schedule"), "command": _l("command"), "portal": _l("portal")}
+
+
+def anchor_label(anchor: str) -> str:
+    """How a period names the date it counts from, in the page's language."""
+    if anchor in lifecycle.BY_NAME:
+        return lifecycle.BY_NAME[anchor].anchor_label(_language())
+    return str(ANCHOR_LABELS.get(anchor, anchor.replace("_", " ")))
+
+
+def _language() -> str | None:
+    locale = get_locale()
+    return locale.language if locale is not None else None
 
 
 @bp.app_template_filter("retention_action")
@@ -99,7 +108,7 @@ def period_text(policy: policies.EffectivePolicy) -> str:
         "weeks": lambda n: ngettext("%(num)s week", "%(num)s weeks", n),
         "days": lambda n: ngettext("%(num)s day", "%(num)s days", n),
     }
-    anchor = str(ANCHOR_LABELS.get(policy.anchor, policy.anchor.replace("_", " ")))
+    anchor = anchor_label(policy.anchor)
     parts = policy.period.parts()
     if not parts:
         return _("at once after %(anchor)s", anchor=anchor)
@@ -107,6 +116,22 @@ def period_text(policy: policies.EffectivePolicy) -> str:
     if policy.from_year_end:
         return _("%(length)s after the end of the calendar year of %(anchor)s", length=length, anchor=anchor)
     return _("%(length)s after %(anchor)s", length=length, anchor=anchor)
+
+
+@bp.app_template_global("retention_hold_text")
+def hold_text(policy: policies.EffectivePolicy) -> str:
+    """How long a hold lasts and how often it is reviewed ("" for other actions)."""
+    if policy.action != "hold":
+        return ""
+    parts = []
+    if policy.hold_years:
+        parts.append(ngettext("The hold ends %(num)s year after %(anchor)s.",
+                              "The hold ends %(num)s years after %(anchor)s.", policy.hold_years,
+                              anchor=anchor_label(policy.anchor)))
+    if policy.review_months:
+        parts.append(ngettext("Reviewed every month while it runs.", "Reviewed every %(num)s months while it runs.",
+                              policy.review_months))
+    return " ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -208,7 +233,7 @@ def forecast_view(forecast: queries.Forecast) -> ForecastView:
     """The forecast summed per action (the chart and its table) and per policy (the detail table)."""
     months = [date(int(label[:4]), int(label[5:7]), 1) for label in forecast.months]
     present = {action for (_key, action) in forecast.series}
-    actions = [a for a in (*CHART_ACTIONS, "hold") if a in CHART_ACTIONS or a in present]
+    actions = [a for a in (*CHART_ACTIONS, "hold", "review") if a in CHART_ACTIONS or a in present]
     by_action = {action: [0] * len(months) for action in actions}
     by_policy = {}
     for (key, action), counts in sorted(forecast.series.items()):

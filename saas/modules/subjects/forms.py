@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask_babel import get_locale
+from flask_babel import LazyString, format_date, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, StringField, SubmitField, TextAreaField
@@ -12,37 +12,51 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.validators import ValidationError as FormError
 
 from saas.modules.accounts.forms import valid_email
-from saas.modules.subjects.models import PROCEDURE_OUTCOMES
 from saas.modules.subjects.schemas import iban_is_valid
+from saas.plugins import lifecycle
 from saas.plugins.manager import current_registry
 
-CATEGORY_LABELS = {
-    "candidate": _l("Candidate"), "applicant": _l("Applicant"), "employee": _l("Employee"),
-    "client_contact": _l("Client contact"), "prospect": _l("Prospect"), "member": _l("Member"),
-    "training_participant": _l("Training participant"), "relation": _l("Relation"),
-}
-OUTCOME_LABELS = {"hired": _l("Hired"), "rejected": _l("Rejected"), "withdrawn": _l("Withdrawn")}
-# The form fields that are attributes of DataSubject, in the order of the form.
+# The form fields that are attributes of DataSubject, in the order of the form; then the lifecycle dates.
 SUBJECT_FIELDS = ("category", "given_name", "family_name", "email", "phone", "job_title", "city",
-                  "address", "iban", "last_contact_on", "notes")
-LIFECYCLE_FIELDS = ("placed_from", "placed_to", "employed_from", "employed_to", "relationship_ended_on",
-                    "procedure_closed_on", "procedure_outcome", "last_verified_on", "left_company_on")
+                  "address", "iban", "notes")
+LIFECYCLE_FIELDS = lifecycle.NAMES
 
 
-def category_label(category: str) -> str:
-    """The core label, or the label the sector plugin gives its own category (crm_contact, referee, ...)."""
-    if category in CATEGORY_LABELS:
-        return str(CATEGORY_LABELS[category])
+def _language() -> str | None:
+    locale = get_locale()
+    return locale.language if locale is not None else None
+
+
+def category_label(category: str, *, plural: bool = False) -> str:
+    """The label the tenant's sector plugin gives the category, in the page's language."""
     try:
         definition = current_registry().get("saas_subject_categories", category)
     except KeyError:
         return category.replace("_", " ")
-    locale = get_locale()
-    return (definition.label_nl if locale is not None and locale.language == "nl" else definition.label_en) or category
+    nl = _language() == "nl"
+    if plural:
+        label = definition.plural_nl if nl else definition.plural_en
+        if label:
+            return label
+    return (definition.label_nl if nl else definition.label_en) or category
+
+
+def lifecycle_label(name: str) -> str:
+    return lifecycle.BY_NAME[name].label(_language())
+
+
+def lifecycle_value(name: str, value) -> str:
+    """A lifecycle value for a page: a date in the page's format, a choice by its label."""
+    entry = lifecycle.BY_NAME[name]
+    if value is None:
+        return ""
+    if entry.is_date:
+        return format_date(value)
+    return entry.choice_label(value, _language())
 
 
 def outcome_label(outcome: str | None) -> str:
-    return str(OUTCOME_LABELS.get(outcome, outcome or ""))
+    return lifecycle.BY_NAME["procedure_outcome"].choice_label(outcome, _language())
 
 
 def valid_iban(_form, field) -> None:
@@ -72,22 +86,9 @@ class SubjectForm(FlaskForm):
     city = StringField(_l("City"), validators=[Optional(), Length(max=100)])
     address = StringField(_l("Billing address"), validators=[Optional(), Length(max=300)])
     iban = StringField(_l("Bank account (IBAN)"), validators=[Optional(), Length(max=42), valid_iban])
-    last_contact_on = DateField(_l("Last contact"), validators=[Optional()])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)])
     client_org = SelectField(_l("Client organisation"), choices=[], validators=[Optional()])
     company = SelectField(_l("Company"), choices=[], validators=[Optional()])
-
-    placed_from = DateField(_l("Placed from"), validators=[Optional()])
-    placed_to = DateField(_l("Placed until"), validators=[Optional()])
-    employed_from = DateField(_l("Employed from"), validators=[Optional()])
-    employed_to = DateField(_l("Employed until"), validators=[Optional()])
-    relationship_ended_on = DateField(_l("Relationship ended on"), validators=[Optional()])
-    procedure_closed_on = DateField(_l("Application procedure closed on"), validators=[Optional()])
-    procedure_outcome = SelectField(_l("Outcome of the procedure"), validators=[Optional()],
-                                    choices=[SelectChoice("", _l("None"))]
-                                    + [SelectChoice(o, OUTCOME_LABELS[o]) for o in PROCEDURE_OUTCOMES])
-    last_verified_on = DateField(_l("Last verified on"), validators=[Optional()])
-    left_company_on = DateField(_l("Left the company on"), validators=[Optional()])
 
     def set_choices(self, categories, organisations, companies) -> None:
         self.category.choices = [(c, category_label(c)) for c in categories]
@@ -102,6 +103,22 @@ class SubjectForm(FlaskForm):
         data["company_id"] = _uuid_or_none(self.company.data)
         return data
 
+
+
+def _lifecycle_field(entry: lifecycle.LifecycleDate):
+    """The form field of one registry entry, labelled in the page's language when it is shown."""
+    label = LazyString(lambda: entry.label(_language()))
+    if entry.is_date:
+        return DateField(label, validators=[Optional()])
+    choices = [SelectChoice("", _l("None"))] + [
+        SelectChoice(value, LazyString(lambda value=value: entry.choice_label(value, _language())))
+        for value in entry.values
+    ]
+    return SelectField(label, validators=[Optional()], choices=choices)
+
+
+for _entry in lifecycle.LIFECYCLE:
+    setattr(SubjectForm, _entry.name, _lifecycle_field(_entry))
 
 
 class DeleteForm(FlaskForm):

@@ -11,15 +11,21 @@ from saas.core.crypto.keyring import keyring
 from saas.core.models import Timestamps, UuidPk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
-
-PROCEDURE_OUTCOMES = ("hired", "rejected", "withdrawn")
-CATEGORIES = (
-    "candidate", "applicant", "employee", "client_contact", "prospect", "member",
-    "training_participant", "relation",
-)
+from saas.plugins.lifecycle import LIFECYCLE
 
 
-class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
+def _lifecycle_columns() -> type:
+    """One nullable column per lifecycle date of the registry (a choice is stored as its short text):
+    plain values the retention rules count from, with no personal content on their own."""
+    columns = {entry.name: mapped_column(sa.Date if entry.is_date else sa.String(16), nullable=True)
+               for entry in LIFECYCLE}
+    return type("LifecycleColumns", (), columns)
+
+
+LifecycleColumns = _lifecycle_columns()
+
+
+class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, LifecycleColumns, db.Model):
     """A person whose data a tenant holds. Every personal field is encrypted with the subject's own key."""
 
     __tablename__ = "data_subject"
@@ -31,19 +37,8 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     category: Mapped[str] = mapped_column(sa.String(24))
     client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"), index=True)
     source: Mapped[str | None] = mapped_column(sa.String(40))
-    last_contact_on: Mapped[date | None] = mapped_column(sa.Date)
     company_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
 
-    # Lifecycle dates the retention rules count from (plain dates: no personal content on their own).
-    placed_from: Mapped[date | None] = mapped_column(sa.Date)          # recruitment: placed with a client
-    placed_to: Mapped[date | None] = mapped_column(sa.Date)
-    employed_from: Mapped[date | None] = mapped_column(sa.Date)        # employment
-    employed_to: Mapped[date | None] = mapped_column(sa.Date)
-    relationship_ended_on: Mapped[date | None] = mapped_column(sa.Date)  # client, member, hosting contract
-    procedure_closed_on: Mapped[date | None] = mapped_column(sa.Date)  # applicants
-    procedure_outcome: Mapped[str | None] = mapped_column(sa.String(16))  # hired | rejected | withdrawn
-    last_verified_on: Mapped[date | None] = mapped_column(sa.Date)     # leadgen: last checked by an agent
-    left_company_on: Mapped[date | None] = mapped_column(sa.Date)      # leadgen: contact no longer works there
     # Set by a "flag" decision: the record may not be used (called, mailed, exported) until verified.
     needs_verification_since: Mapped[date | None] = mapped_column(sa.Date)
     # Set by a "restrict" decision or an erasure under a legal hold: only the held fields remain.

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from saas.core.crypto.keyring import keyring
+from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.erasure import operations as erasure
@@ -16,11 +18,12 @@ from saas.modules.retention import suppression
 from saas.modules.subjects import queries
 from saas.modules.subjects.models import DataSubject
 from saas.modules.subjects.schemas import LIFECYCLE_DATES, Rejected, lifecycle_problems
+from saas.modules.tenants.models import Tenant
+from saas.plugins.manager import current_registry
 
 RIGHTS_REQUEST = "rights_request"    # why an erasure asked through the portal or the API happens
-SUPPRESSED_CATEGORY = "prospect"
-# Everything the combined checks look at, besides the lifecycle dates.
-_CHECKED = ("category", "email", "phone", "last_contact_on", "procedure_outcome", *LIFECYCLE_DATES)
+# Everything the combined checks look at: these and the lifecycle values of the registry.
+_CHECKED = ("category", "email", "phone", *LIFECYCLE_DATES)
 
 
 class SubjectRejected(Rejected):
@@ -42,7 +45,7 @@ def _check_client_org(action: str, data: dict, object_id=None) -> dict:
 def _suppression_problems(values: dict) -> dict:
     """A prospect who asked to be left alone may not come back (seed 004: suppressed for future
     assignments). Checked on the blind indexes only."""
-    if values.get("category") != SUPPRESSED_CATEGORY:
+    if not current_registry().category_flag(values.get("category") or "", "suppressed_may_not_return"):
         return {}
     if not suppression.is_suppressed(email=values.get("email"), phone=values.get("phone")):
         return {}
@@ -50,10 +53,28 @@ def _suppression_problems(values: dict) -> dict:
                          "they cannot be added as a prospect.")]}
 
 
+def _coverage_problems(values: dict) -> dict:
+    """A person may only be recorded in a category of the tenant's plugins that a retention rule of the
+    tenant keeps: otherwise nothing would ever end their record. Checked here, so the portal, the API and every import get it."""
+    tenant = db.session.get(Tenant, require_tenant_id())
+    registry, plugins = current_registry(), tenant.plugins or []
+    category = values.get("category")
+    if category not in registry.categories(plugins):
+        return {"category": [_l("This organisation's sectors have no such category.")]}
+    if category in registry.uncovered_categories(plugins, tenant.retention or {}):
+        return {"category": [_l("No retention rule of this organisation covers this category, so nobody can be "
+                                "recorded in it. Ask an administrator to add a rule for it.")]}
+    return {}
+
+
 def check_values(values: dict, *, changed=None) -> None:
     """Raise `SubjectRejected` for values that break a rule taken together. `changed`: the fields being
-    written now (the suppression list is consulted when the category, email or phone changes)."""
+    written now (the suppression list and the retention rules' coverage are consulted when the category
+    changes, the suppression list also when the email or phone does)."""
     errors = lifecycle_problems(values)
+    if changed is None or "category" in changed:
+        for name, messages in _coverage_problems(values).items():
+            errors.setdefault(name, []).extend(messages)
     if changed is None or {"category", "email", "phone"} & set(changed):
         for name, messages in _suppression_problems(values).items():
             errors.setdefault(name, []).extend(messages)

@@ -24,7 +24,7 @@ from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.companies.models import Company
 from saas.modules.erasure import queries as erasure_queries
-from saas.modules.subjects.models import CATEGORIES, DataSubject
+from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 from saas.plugins.manager import current_registry
 
@@ -101,11 +101,9 @@ def get_subject(subject_id) -> DataSubject:
 
 
 def allowed_categories() -> list[str]:
-    """The core categories plus those of the current tenant's sector plugins."""
+    """The categories of the current tenant's sector plugins (core has none of its own)."""
     tenant = db.session.get(Tenant, require_tenant_id())
-    registry = current_registry()
-    from_plugins = [d.name for d in registry.of("saas_subject_categories", tenant.plugins or [])]
-    return sorted(set(CATEGORIES) | set(from_plugins))
+    return current_registry().categories(tenant.plugins or [])
 
 
 def client_org_exists(org_id: uuid.UUID) -> bool:

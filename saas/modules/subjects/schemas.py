@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_smorest import abort as smorest_abort
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
@@ -18,17 +19,13 @@ from saas.api.schemas import UtcDateTime
 from saas.core import clock
 from saas.core.errors import DomainError
 from saas.modules.subjects import queries
-from saas.modules.subjects.models import PROCEDURE_OUTCOMES
+from saas.plugins import lifecycle
 
 _PHONE_SHAPE = re.compile(r"^\+?[0-9][0-9 ()./-]*$")
 _IBAN_SHAPE = re.compile(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$")
 
-# Lifecycle dates the retention rules count from, in the order of the form.
-LIFECYCLE_DATES = ("placed_from", "placed_to", "employed_from", "employed_to", "relationship_ended_on",
-                   "procedure_closed_on", "last_verified_on", "left_company_on")
-# Dates of something that happened: never later than today.
-PAST_DATES = ("last_contact_on", "procedure_closed_on", "last_verified_on", "left_company_on")
-PERIODS = (("placed_from", "placed_to"), ("employed_from", "employed_to"))
+# The lifecycle values the retention rules count from (the registry's, in its order).
+LIFECYCLE_DATES = lifecycle.NAMES
 
 
 class Rejected(DomainError):
@@ -74,40 +71,55 @@ def validate_category(value: str) -> None:
 
 
 def lifecycle_problems(values: dict) -> dict[str, list[str]]:
-    """Problems with a subject's dates taken together, per field (empty when all is well)."""
+    """Problems with a subject's lifecycle values taken together, per field (empty when all is well); the
+    rules come from the registry (`saas.plugins.lifecycle`)."""
     problems: dict[str, list[str]] = {}
 
     def add(name, message):
         problems.setdefault(name, []).append(message)
 
     today = clock.today()
-    for name in PAST_DATES:
-        if values.get(name) is not None and values[name] > today:
-            add(name, _l("This date lies in the future."))
-    for start, end in PERIODS:
-        if values.get(end) is not None and values.get(start) is None:
-            add(start, _l("Give the start date as well."))
-        elif values.get(end) is not None and values[end] < values[start]:
-            add(end, _l("The end date lies before the start date."))
-    closed, outcome = values.get("procedure_closed_on"), values.get("procedure_outcome")
-    if outcome is not None and outcome not in PROCEDURE_OUTCOMES:
-        add("procedure_outcome", _l("Choose one of the outcomes."))
-    elif outcome is not None and closed is None:
-        add("procedure_closed_on", _l("Give the date the procedure closed."))
-    elif closed is not None and outcome is None:
-        add("procedure_outcome", _l("Give the outcome of the closed procedure."))
+    for entry in lifecycle.LIFECYCLE:
+        value = values.get(entry.name)
+        if entry.choices and value is not None and value not in entry.values:
+            add(entry.name, _l("Choose one of the options."))
+        if entry.past and value is not None and value > today:
+            add(entry.name, _l("This date lies in the future."))
+        if entry.starts and value is not None:
+            start = values.get(entry.starts)
+            if start is None:
+                add(entry.starts, _l("Give the start date as well."))
+            elif value < start:
+                add(entry.name, _l("The end date lies before the start date."))
+        if entry.together_with and value is not None and values.get(entry.together_with) is None:
+            add(entry.together_with, _l("Fill this in as well: it goes with %(other)s.",
+                                        other=lifecycle.BY_NAME[entry.name].label(_language())))
     return problems
+
+
+def _language() -> str | None:
+    locale = get_locale()
+    return locale.language if locale is not None else None
+
+
+def _lifecycle_field(entry: lifecycle.LifecycleDate) -> fields.Field:
+    if entry.is_date:
+        return fields.Date(allow_none=True)
+    return fields.String(allow_none=True, validate=validate.OneOf(entry.values))
+
+
+# The lifecycle fields of the API, one per registry entry (in and out have the same shape).
+_Lifecycle = Schema.from_dict({entry.name: _lifecycle_field(entry) for entry in lifecycle.LIFECYCLE},
+                              name="SubjectLifecycle")
+_LifecycleOut = Schema.from_dict({entry.name: _lifecycle_field(entry) for entry in lifecycle.LIFECYCLE},
+                                 name="SubjectLifecycleOut")
 
 
 def _text(max_length: int):
     return fields.String(allow_none=True, validate=validate.Length(max=max_length))
 
 
-def _date():
-    return fields.Date(allow_none=True)
-
-
-class SubjectUpdate(Schema):
+class SubjectUpdate(_Lifecycle):
     """Fields to change; a field left out stays as it is, null clears it."""
 
     category = fields.String(validate=validate_category)
@@ -123,16 +135,6 @@ class SubjectUpdate(Schema):
     iban = fields.String(allow_none=True, validate=validate_iban)
     client_org_id = fields.UUID(allow_none=True)
     company_id = fields.UUID(allow_none=True)
-    last_contact_on = _date()
-    placed_from = _date()
-    placed_to = _date()
-    employed_from = _date()
-    employed_to = _date()
-    relationship_ended_on = _date()
-    procedure_closed_on = _date()
-    procedure_outcome = fields.String(allow_none=True, validate=validate.OneOf(PROCEDURE_OUTCOMES))
-    last_verified_on = _date()
-    left_company_on = _date()
 
     @validates("client_org_id")
     def _known_client_org(self, value, **_kwargs) -> None:
@@ -154,13 +156,12 @@ class SubjectCreate(SubjectUpdate):
             raise ValidationError("Give at least a name or an email address.", "_schema")
 
 
-class SubjectOut(Schema):
+class SubjectOut(_LifecycleOut):
     id = fields.UUID()
     category = fields.String()
     client_org_id = fields.UUID(allow_none=True)
     company_id = fields.UUID(allow_none=True)
     source = fields.String(allow_none=True)
-    last_contact_on = fields.Date(allow_none=True)
     given_name = fields.String(allow_none=True)
     family_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
@@ -170,15 +171,6 @@ class SubjectOut(Schema):
     notes = fields.String(allow_none=True)
     address = fields.String(allow_none=True)
     iban = fields.String(allow_none=True)
-    placed_from = fields.Date(allow_none=True)
-    placed_to = fields.Date(allow_none=True)
-    employed_from = fields.Date(allow_none=True)
-    employed_to = fields.Date(allow_none=True)
-    relationship_ended_on = fields.Date(allow_none=True)
-    procedure_closed_on = fields.Date(allow_none=True)
-    procedure_outcome = fields.String(allow_none=True)
-    last_verified_on = fields.Date(allow_none=True)
-    left_company_on = fields.Date(allow_none=True)
     needs_verification_since = fields.Date(allow_none=True)
     restricted_at = UtcDateTime(allow_none=True)
     restriction_reason = fields.String(allow_none=True)

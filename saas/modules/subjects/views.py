@@ -22,7 +22,8 @@ from saas.modules.erasure import operations as erasure
 from saas.modules.retention import operations as retention
 from saas.modules.subjects import operations, queries
 from saas.modules.subjects.forms import (
-    LIFECYCLE_FIELDS, SUBJECT_FIELDS, DeleteForm, SubjectForm, VerifyForm, add_errors, category_label, outcome_label,
+    LIFECYCLE_FIELDS, SUBJECT_FIELDS, DeleteForm, SubjectForm, VerifyForm, add_errors, category_label, lifecycle_label,
+    lifecycle_value, outcome_label,
 )
 
 bp = tenant_blueprint("subjects", __name__, template_folder="templates")
@@ -40,6 +41,22 @@ def _category_label(category: str) -> str:
 @bp.app_template_filter("outcome_label")
 def _outcome_label(outcome: str | None) -> str:
     return outcome_label(outcome)
+
+
+@bp.app_template_global("lifecycle_names")
+def _lifecycle_names() -> tuple[str, ...]:
+    return LIFECYCLE_FIELDS
+
+
+@bp.app_template_filter("lifecycle_label")
+def _lifecycle_label(name: str) -> str:
+    return lifecycle_label(name)
+
+
+@bp.app_template_filter("lifecycle_value")
+def _lifecycle_value(value, name: str) -> str:
+    """A lifecycle value as the page shows it: a date in the page's format, a choice by its label."""
+    return lifecycle_value(name, value)
 
 
 def _page_number() -> int:

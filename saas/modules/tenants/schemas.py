@@ -11,14 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-import typing
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates
 
-from saas.plugins.definitions import RecordView, RetentionPolicy
+from saas.plugins.definitions import RetentionPolicy
+from saas.plugins.lifecycle import ANCHORS
 from saas.plugins.manager import Registry
 
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -33,10 +32,8 @@ MAX_RIGHTS_REQUEST_DAYS = 30
 
 # A retention period is given in these units (a policy's own, a plugin setting's suffix, an override's keys).
 PERIOD_UNITS = ("years", "months", "weeks", "days")
-# The dates a policy may count from: every date a RecordView carries.
-RECORD_DATES = tuple(sorted(
-    name for name, kind in typing.get_type_hints(RecordView).items() if date in (kind, *typing.get_args(kind))
-))
+# The dates a policy may count from: the lifecycle dates of the registry and the record's creation.
+RECORD_DATES = tuple(sorted(ANCHORS))
 
 
 class ContactSchema(Schema):
@@ -126,9 +123,23 @@ class TenantFileSchema(Schema):
             data["retention"] = self._retention_overrides(data["plugins"], settings, data["retention"])
         except ValidationError as exc:
             errors.update(exc.messages)
+        else:
+            errors.update(self._uncovered(data["slug"], data["plugins"], data["retention"]))
         if errors:
             raise ValidationError(errors)
         return data
+
+    def _uncovered(self, slug: str, plugins: list[str], overrides: dict) -> dict[str, list[str]]:
+        """Every category the tenant can hold needs a retention rule that is switched on: without one its
+        people would be kept for ever."""
+        uncovered = self.registry.uncovered_categories(plugins, overrides)
+        reasons = [
+            f"tenant {slug!r}: category {category!r} (from plugin {', '.join(owners)}) has no retention rule "
+            f"that is switched on in the plugins {', '.join(plugins)}; add a plugin with a rule for it, or "
+            f"switch its rule back on"
+            for category, owners in sorted(uncovered.items())
+        ]
+        return {"plugins": reasons} if reasons else {}
 
     def _plugin_settings(self, plugins: list[str], tables: dict) -> dict:
         """Each enabled plugin's table through its schema (defaults filled in); a table for a plugin that

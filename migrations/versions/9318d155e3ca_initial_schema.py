@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 680e0178ad4b
+Revision ID: 9318d155e3ca
 Revises: 
-Create Date: 2026-12-02 03:16:17.926703
+Create Date: 2026-12-02 03:19:34.552411
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '680e0178ad4b'
+revision = '9318d155e3ca'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -413,17 +413,7 @@ def upgrade_():
     sa.Column('category', sa.String(length=24), nullable=False),
     sa.Column('client_org_id', sa.Uuid(), nullable=True),
     sa.Column('source', sa.String(length=40), nullable=True),
-    sa.Column('last_contact_on', sa.Date(), nullable=True),
     sa.Column('company_id', sa.Uuid(), nullable=True),
-    sa.Column('placed_from', sa.Date(), nullable=True),
-    sa.Column('placed_to', sa.Date(), nullable=True),
-    sa.Column('employed_from', sa.Date(), nullable=True),
-    sa.Column('employed_to', sa.Date(), nullable=True),
-    sa.Column('relationship_ended_on', sa.Date(), nullable=True),
-    sa.Column('procedure_closed_on', sa.Date(), nullable=True),
-    sa.Column('procedure_outcome', sa.String(length=16), nullable=True),
-    sa.Column('last_verified_on', sa.Date(), nullable=True),
-    sa.Column('left_company_on', sa.Date(), nullable=True),
     sa.Column('needs_verification_since', sa.Date(), nullable=True),
     sa.Column('restricted_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('restriction_reason', sa.String(length=200), nullable=True),
@@ -434,6 +424,16 @@ def upgrade_():
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('last_contact_on', sa.Date(), nullable=True),
+    sa.Column('placed_from', sa.Date(), nullable=True),
+    sa.Column('placed_to', sa.Date(), nullable=True),
+    sa.Column('employed_from', sa.Date(), nullable=True),
+    sa.Column('employed_to', sa.Date(), nullable=True),
+    sa.Column('relationship_ended_on', sa.Date(), nullable=True),
+    sa.Column('procedure_closed_on', sa.Date(), nullable=True),
+    sa.Column('procedure_outcome', sa.String(length=16), nullable=True),
+    sa.Column('last_verified_on', sa.Date(), nullable=True),
+    sa.Column('left_company_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_data_subject_client_org_id_client_organisation')),
     sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_data_subject_company_id_company')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_data_subject'))
