@@ -317,7 +317,7 @@ def accept():
         if request.method == "POST" and form.validate():
             try:
                 invitations.accept(tenant, invitation, user)
-            except invitations.InvitationError as exc:
+            except invitations.InvitationError:
                 db.session.rollback()
                 session.pop(sessions.INVITATION, None)
                 return _link_problem("used")

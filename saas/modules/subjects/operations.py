@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from saas.core.crypto.keyring import keyring
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
