@@ -153,9 +153,17 @@ def _security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if getattr(g, "tenant", None) is not None or request.path.startswith("/api/"):
-        headers.setdefault("Cache-Control", "no-store")
+    if not _is_static_file():
+        # Personal data and PDFs are everywhere (portal, API, signing pages, downloads, /verify answers):
+        # nothing but the static assets may be kept by a browser or proxy, whatever a view or send_file set.
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
     return response
+
+
+def _is_static_file() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def _reset_tenant(_exc=None):
@@ -167,8 +175,12 @@ def init_app(app: Flask) -> None:
 
     from saas.core import clock
 
+    from saas.core import input_guard, paging
+
     app.after_request(_security_headers)
     app.before_request(_reset_tenant)
+    app.before_request(input_guard.refuse_unstorable_text)
+    app.before_request(paging.check_page_argument)
     app.teardown_request(_reset_tenant)
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["endpoint_url"] = endpoint_url
