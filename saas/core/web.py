@@ -161,6 +161,18 @@ def _security_headers(response):
     return response
 
 
+def _allow_on_405(response):
+    """A 405 names the methods the URL takes (RFC 9110), for the portal and the API alike."""
+    if response.status_code == 405 and "Allow" not in response.headers:
+        try:
+            methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+        except Exception:  # noqa: BLE001 - without the list the answer is still a 405
+            methods = []
+        if methods:
+            response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
+
+
 def _is_static_file() -> bool:
     endpoint = request.endpoint or ""
     return endpoint == "static" or endpoint.endswith(".static")
@@ -178,6 +190,7 @@ def init_app(app: Flask) -> None:
     from saas.core import input_guard, paging
 
     app.after_request(_security_headers)
+    app.after_request(_allow_on_405)
     app.before_request(_reset_tenant)
     app.before_request(input_guard.refuse_unstorable_text)
     app.before_request(paging.check_page_argument)
