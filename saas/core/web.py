@@ -141,9 +141,29 @@ def _security_headers(response):
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
-    if getattr(g, "tenant", None) is not None or request.path.startswith("/api/"):
-        headers.setdefault("Cache-Control", "no-store")
+    if not _is_static_file():
+        # Personal data and PDFs are everywhere (portal, API, signing pages, downloads, /verify answers):
+        # nothing but the static assets may be kept by a browser or proxy, whatever a view or send_file set.
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
     return response
+
+
+def _allow_on_405(response):
+    """A 405 names the methods the URL takes (RFC 9110), for the portal and the API alike."""
+    if response.status_code == 405 and "Allow" not in response.headers:
+        try:
+            methods = current_app.url_map.bind_to_environ(request.environ).allowed_methods()
+        except Exception:  # noqa: BLE001 - without the list the answer is still a 405
+            methods = []
+        if methods:
+            response.headers["Allow"] = ", ".join(sorted(methods))
+    return response
+
+
+def _is_static_file() -> bool:
+    endpoint = request.endpoint or ""
+    return endpoint == "static" or endpoint.endswith(".static")
 
 
 def _reset_tenant(_exc=None):
@@ -155,8 +175,13 @@ def init_app(app: Flask) -> None:
 
     from saas.core import clock
 
+    from saas.core import input_guard, paging
+
     app.after_request(_security_headers)
+    app.after_request(_allow_on_405)
     app.before_request(_reset_tenant)
+    app.before_request(input_guard.refuse_unstorable_text)
+    app.before_request(paging.check_page_argument)
     app.teardown_request(_reset_tenant)
     app.jinja_env.globals["LOCALES"] = LOCALES
     app.jinja_env.globals["endpoint_url"] = endpoint_url

@@ -25,9 +25,10 @@ def list_companies(page: int, per_page: int, *, needs_verification: bool = False
     if needs_verification:
         conditions.append(Company.needs_verification_since.is_not(None))
     if search:
-        pattern = f"%{search.strip().lower()}%"
-        conditions.append(sa.or_(sa.func.lower(Company.name).like(pattern), sa.func.lower(Company.city).like(pattern),
-                                 Company.kvk_number.like(pattern)))
+        term = search.strip().lower()   # matched literally: % and _ are escaped, not wildcards
+        conditions.append(sa.or_(sa.func.lower(Company.name).contains(term, autoescape=True),
+                                 sa.func.lower(Company.city).contains(term, autoescape=True),
+                                 Company.kvk_number.contains(term, autoescape=True)))
     total = db.session.scalar(sa.select(sa.func.count(Company.id)).where(*conditions))
     items = list(db.session.scalars(sa.select(Company).where(*conditions).order_by(Company.name, Company.id)
                                     .limit(per_page).offset((page - 1) * per_page)))

@@ -11,7 +11,8 @@ from saas.core import clock
 from saas.core.tenancy import tenant_context
 from saas.extensions import db
 from saas.modules.seals import pki
-from saas.modules.seals.verify import verify_pdf
+from saas.modules.seals.isolation import verify_untrusted
+from saas.modules.seals.verify import Refused
 from saas.modules.tenants import queries as tenants
 
 seals = AppGroup("seals", help="Platform root CA, tenant seal certificates, checking sealed PDFs.")
@@ -42,6 +43,23 @@ def issue_command(slug: str):
                    f"{record.not_after:%Y-%m-%d %H:%M} UTC.")
 
 
+REFUSALS = {
+    "too_large": "the file is larger than {limit} bytes",
+    "too_many_objects": "the PDF has more than {limit} objects",
+    "too_many_signature_fields": "the PDF has more than {limit} signature fields",
+    "too_slow": "checking took longer than {limit} seconds or more memory than allowed",
+    "busy": "all {limit} checking slots are taken; try again in a minute",
+}
+
+
+def check_file(data: bytes):
+    """`verify_untrusted` with the same limits as the public page; a refusal is a ClickException (exit 1)."""
+    try:
+        return verify_untrusted(data)
+    except Refused as refused:
+        raise click.ClickException("NOT CHECKED: " + REFUSALS[refused.code].format(limit=refused.limit)) from None
+
+
 def describe(result) -> str:
     """The answer of `verify_pdf` as lines for a terminal (also used by `saas agreements verify`)."""
     lines = [("VALID" if result.valid else "INVALID") + f": {result.reason}"]
@@ -62,7 +80,7 @@ def describe(result) -> str:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def verify_command(path: Path):
     """Check a sealed PDF against the platform root CA. Exit code 0 if valid, 1 if not."""
-    result = verify_pdf(path.read_bytes())
+    result = check_file(path.read_bytes())
     click.echo(describe(result))
     sys.exit(0 if result.valid else 1)
 

@@ -15,10 +15,18 @@ Valid only when all of these hold:
 Certificates are checked at the signing time the seal states: a document sealed in 2026 stays valid
 after its seal certificate expires in 2028. There is no timestamp authority, so that time is the
 platform's word (as good as the seal key itself); a time in the future is refused.
+
+Limits (`VerifyLimits`): a file larger than `max_bytes`, with more than `max_objects` objects or more
+than `max_signature_fields` signature fields is refused (`Refused`) before any signature is validated:
+a 500 KB file with thousands of signature fields cost 30 s of CPU. A file from outside (the public page,
+the CLIs) is checked by `saas.modules.seals.isolation`, in a separate process that also has a time and
+memory limit. This module imports nothing of the app's database, so that process can use it alone.
 """
 from __future__ import annotations
 
+import hashlib
 import io
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -27,14 +35,13 @@ from asn1crypto import parser as asn1_parser
 from asn1crypto import x509 as asn1_x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 from saas.core import clock
-from saas.modules.seals.operations import sha256_hex
-from saas.modules.seals.pki import platform_ca_certificate
 
 FUTURE_TOLERANCE = timedelta(minutes=10)
 _KEY_USAGE = KeyUsageConstraints(key_usage={"digital_signature", "non_repudiation"}, match_all_key_usages=True)
@@ -50,6 +57,32 @@ REASONS = {
     "appended": "Content was added after sealing: the seal does not cover the whole document.",
     "future": "The seal states a signing time in the future.",
 }
+
+
+@dataclass(frozen=True)
+class VerifyLimits:
+    """What one check may cost. A sealed agreement has one signature field and some tens of objects."""
+    max_bytes: int = 10 * 1024 * 1024
+    max_objects: int = 10_000
+    max_signature_fields: int = 10
+    seconds: int = 15          # wall clock and CPU time of the separate process
+    memory_mb: int = 1024      # address space of the separate process
+
+    @classmethod
+    def from_config(cls, config) -> "VerifyLimits":
+        """The app's SAAS_VERIFY_* settings where given, else the defaults above."""
+        defaults = cls()
+        return cls(**{name: int(config.get(f"SAAS_VERIFY_{name.upper()}", getattr(defaults, name)))
+                      for name in cls.__dataclass_fields__})
+
+
+class Refused(Exception):
+    """The file exceeds a limit (or no checking process is free) and was not checked.
+    `code`: too_large | too_many_objects | too_many_signature_fields | too_slow | busy."""
+
+    def __init__(self, code: str, limit: int = 0):
+        super().__init__(f"{code} (limit {limit})")
+        self.code, self.limit = code, limit
 
 
 @dataclass(frozen=True)
@@ -112,10 +145,28 @@ def _container_untouched(data: bytes, sig, root_der: bytes) -> bool:
     )
 
 
-def _check(data: bytes, sig, root_der: bytes) -> tuple[str, object]:
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_limits(data: bytes, reader: PdfFileReader, limits: VerifyLimits) -> None:
+    """Refused unless size, object count and signature field count are within the limits; cheap: it
+    counts the cross-reference entries and stops walking the form fields one past the limit."""
+    if len(data) > limits.max_bytes:
+        raise Refused("too_large", limits.max_bytes)
+    xrefs = reader.xrefs
+    objects = sum(len(xrefs.explicit_refs_in_revision(r)) for r in range(xrefs.total_revisions))
+    if objects > limits.max_objects:
+        raise Refused("too_many_objects", limits.max_objects)
+    fields = itertools.islice(enumerate_sig_fields(reader, filled_status=None), limits.max_signature_fields + 1)
+    if sum(1 for _ in fields) > limits.max_signature_fields:
+        raise Refused("too_many_signature_fields", limits.max_signature_fields)
+
+
+def _check(data: bytes, sig, root_der: bytes, now: datetime) -> tuple[str, object]:
     """(code, pyHanko status) for one embedded signature."""
     signed_at = sig.self_reported_timestamp
-    if signed_at is not None and signed_at > clock.now() + FUTURE_TOLERANCE:
+    if signed_at is not None and signed_at > now + FUTURE_TOLERANCE:
         return "future", None
     context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(root_der)], moment=signed_at,
                                 allow_fetching=False)
@@ -129,23 +180,40 @@ def _check(data: bytes, sig, root_der: bytes) -> tuple[str, object]:
     return "valid", status
 
 
-def verify_pdf(data: bytes) -> Verification:
-    """Check a sealed PDF against the platform CA. Never raises for bad input: it answers invalid."""
+def platform_root_der() -> bytes:
+    from saas.modules.seals.pki import platform_ca_certificate   # the database: only where the app runs
+
+    return platform_ca_certificate().public_bytes(serialization.Encoding.DER)
+
+
+def verify_pdf(data: bytes, *, root_der: bytes | None = None, now: datetime | None = None,
+               limits: VerifyLimits | None = None) -> Verification:
+    """Check a sealed PDF against the platform CA (`root_der`, by default read from the database) at
+    `now` (default: the clock). Bad input answers invalid; a file beyond `limits` (default: the
+    defaults) raises Refused. In-process: for a file from outside use `isolation.verify_untrusted`."""
+    limits = limits or VerifyLimits()
+    if len(data) > limits.max_bytes:
+        raise Refused("too_large", limits.max_bytes)
     sha256 = sha256_hex(data)
     if not data.startswith(b"%PDF-"):
         return _result("not_pdf", sha256)
     try:
-        signatures = PdfFileReader(io.BytesIO(data), strict=False).embedded_signatures
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        check_limits(data, reader, limits)
+        signatures = reader.embedded_signatures
+    except Refused:
+        raise
     except Exception:  # noqa: BLE001 - any parser failure means the same to the reader
         # A signature dictionary whose CMS no longer parses was changed; anything else is just broken.
         return _result("tampered" if b"/ByteRange" in data else "unreadable", sha256)
     if not signatures:
         return _result("no_signature", sha256)
-    root_der = platform_ca_certificate().public_bytes(serialization.Encoding.DER)
+    root_der = root_der if root_der is not None else platform_root_der()
+    now = now or clock.now()
     codes, status = [], None
     for sig in signatures:
         try:
-            sig_code, status = _check(data, sig, root_der)
+            sig_code, status = _check(data, sig, root_der, now)
         except Exception:  # noqa: BLE001 - pyHanko fails in many ways on an altered CMS (even AttributeError)
             sig_code, status = "tampered", None
         codes.append(sig_code)

@@ -2,7 +2,10 @@
 
 The upload is read in memory (werkzeug spills a large one to an anonymous temporary file that is gone
 when the request ends), checked, and forgotten: nothing is stored, logged or audited. POSTs are
-rate-limited per IP address like the login form; the size limit is the app's MAX_CONTENT_LENGTH.
+rate-limited per IP address like the login form. The check runs in a separate, limited process
+(`isolation.verify_untrusted`): a file beyond the limits of size, objects, signature fields, time or
+memory is refused with a message saying which, and when every checking slot is taken the answer is
+503 "busy, try again" at once instead of a worker waiting in line.
 """
 from __future__ import annotations
 
@@ -17,7 +20,8 @@ from saas.core import clock
 from saas.extensions import limiter
 from saas.modules.seals import pki
 from saas.modules.seals.forms import VerifyForm
-from saas.modules.seals.verify import verify_pdf
+from saas.modules.seals.isolation import limits_from_app, verify_untrusted
+from saas.modules.seals.verify import Refused
 
 bp = Blueprint("seals", __name__, template_folder="templates")
 
@@ -35,12 +39,32 @@ REASON_TEXTS = {
 }
 
 
+BUSY_RETRY_SECONDS = 30
+
+
+def refusal_text(refused: Refused) -> str:
+    """Why a file was not checked, in the visitor's language."""
+    limit = refused.limit
+    if refused.code == "too_large":
+        return _("The file is too large: at most %(mb)d MB can be checked.", mb=max(1, limit // (1024 * 1024)))
+    if refused.code == "too_many_objects":
+        return _("This PDF is too complex to check: it has more than %(limit)d objects.", limit=limit)
+    if refused.code == "too_many_signature_fields":
+        return _("This PDF has more than %(limit)d signature fields; a sealed document has one or a few. "
+                 "It was not checked.", limit=limit)
+    if refused.code == "busy":
+        return _("Many documents are being checked right now. Try again in a minute.")
+    return _("Checking this PDF took longer than %(seconds)d seconds or more memory than allowed, so it was "
+             "stopped. It was not checked.", seconds=limit)
+
+
 def verify_rate_limit() -> str:
     return current_app.config.get("SAAS_VERIFY_RATE_LIMIT", DEFAULT_VERIFY_RATE_LIMIT)
 
 
 def _max_megabytes() -> int:
-    return (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    upload_limit = current_app.config.get("MAX_CONTENT_LENGTH") or limits_from_app().max_bytes
+    return min(upload_limit, limits_from_app().max_bytes) // (1024 * 1024)
 
 
 def _times(result) -> dict:
@@ -70,7 +94,17 @@ def verify():
     data = form.document.data.read()
     if not data.startswith(b"%PDF-"):
         return _page(form, error=_("Only PDF files can be checked. This file is not a PDF."), status=400)
-    return _page(form, result=verify_pdf(data))
+    try:
+        return _page(form, result=verify_untrusted(data))
+    except Refused as refused:
+        return _refused(form, refused)
+
+
+def _refused(form, refused: Refused):
+    if refused.code == "busy":
+        body, status = _page(form, error=refusal_text(refused), status=503)
+        return body, status, {"Retry-After": str(BUSY_RETRY_SECONDS)}
+    return _page(form, error=refusal_text(refused), status=413 if refused.code == "too_large" else 422)
 
 
 @bp.errorhandler(RequestEntityTooLarge)
