@@ -22,6 +22,7 @@ from rq.job import Job
 
 from saas.core import tenancy
 from saas.extensions import db
+from saas.jobs import queues
 
 
 @contextlib.contextmanager
@@ -60,7 +61,7 @@ class _AppWorkerMixin:
 
     def __init__(self, queues, *args, app: Flask, **kwargs):
         self.app = app
-        kwargs.setdefault("connection", app.extensions["saas.redis"])
+        kwargs.setdefault("connection", queues.connection(app))
         super().__init__(queues, *args, **kwargs)
 
     def perform_job(self, job, queue) -> bool:

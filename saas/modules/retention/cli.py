@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from saas.core import clock
 from saas.core.tenancy import tenant_context
@@ -19,6 +20,7 @@ from saas.modules.tenants import operations as tenants
 @click.option("--wait", is_flag=True, help="Run the sweep here and now instead of queueing it for a worker.")
 @click.option("--forecast", "forecast_days", type=click.IntRange(1, 3660), metavar="DAYS",
               help="Also print what becomes due in the next DAYS days (with --wait or --dry-run).")
+@with_appcontext
 def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int | None):
     """Apply a tenant's retention policies: flag, ask for re-consent, restrict or purge what is due.
 
