@@ -87,8 +87,9 @@ class Keyring:
         self._master = ring
 
     def _master_aead(self, key_id: str) -> AESGCM:
+        ring = self.master  # outside the try: a ring that cannot be loaded at all says why itself
         try:
-            return self.master.aead(key_id)
+            return ring.aead(key_id)
         except MasterKeyError:
             self._reload_master_file()  # another process may have rotated the key file
             return self.master.aead(key_id)
