@@ -124,8 +124,7 @@ def _load_master_key(app: Flask, settings: Settings):
             "Restore that file (or set SAAS_MASTER_KEY, or SAAS_INSTANCE_PATH to the instance folder it "
             "lives in); a new master key would not open them."
         )
-    ring = masterkey.generate()
-    masterkey.write_file(path, ring)
+    ring = masterkey.create_file(path, masterkey.generate())
     logging.getLogger(__name__).warning("created a new master key file %s: keep a copy, the data needs it", path)
     return ring
 

@@ -13,7 +13,12 @@ from saas.app import MODULES, create_app, feature_module
 
 
 def _create(*_args, **_kwargs):
-    return create_app()
+    from saas.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:  # production refusing unsafe settings: the reason, not a traceback
+        raise click.ClickException(str(exc)) from None
 
 
 class SaasGroup(FlaskGroup):

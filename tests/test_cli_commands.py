@@ -165,6 +165,13 @@ def test_help_of_every_command_creates_nothing_and_starts_no_redis(saas):
     assert "Redis" not in top.stderr
 
 
+@pytest.mark.skipif(DB_KIND != "sqlite", reason="refused before any database is used: runs in the sqlite lane")
+def test_unsafe_production_settings_are_named_without_a_traceback(saas):
+    refused = saas.with_env(SAAS_ENV="production")("tenants", "list", ok=False)
+    assert refused.stderr.startswith("Error: refusing to start in production: SECRET_KEY is the demo key")
+    assert not saas.instance.exists()
+
+
 def test_routes_and_plugins_list_on_a_database_that_is_not_upgraded(saas):
     routes = saas.without("REDIS_URL")("routes")
     assert "/login" in routes.stdout
