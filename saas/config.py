@@ -13,8 +13,25 @@ class ConfigError(RuntimeError):
     """Raised when the configuration is unsafe for the chosen mode."""
 
 
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_instance_path() -> Path:
+    """Where a laptop keeps its databases, master key, Redis and files when SAAS_INSTANCE_PATH is unset.
+
+    Never the current directory: a command run from elsewhere must find the same data, not start a new
+    instance with a new master key. A source checkout (editable install) keeps it in `<checkout>/instance`;
+    an installed package in the user's data folder (`$XDG_DATA_HOME/saas`, else `~/.local/share/saas`).
+    """
+    if (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "saas").is_dir():
+        return PROJECT_ROOT / "instance"
+    data_home = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(data_home) / "saas"
+
+
 def _instance_path() -> Path:
-    return Path(os.environ.get("SAAS_INSTANCE_PATH", Path.cwd() / "instance")).resolve()
+    configured = os.environ.get("SAAS_INSTANCE_PATH")
+    return (Path(configured).expanduser() if configured else default_instance_path()).resolve()
 
 
 def _sqlite_url(path: Path) -> str:
@@ -112,7 +129,7 @@ class Settings:
         if not self.master_key and not self.master_key_file:
             self.master_key_file = str(inst / "master.key")
         self.storage_path = self.storage_path or str(inst / "storage")
-        self.tenants_dir = self.tenants_dir or str(Path(__file__).resolve().parent.parent / "tenants")
+        self.tenants_dir = self.tenants_dir or str(PROJECT_ROOT / "tenants")
 
     def check_production(self) -> None:
         """Production refuses to start with demo secrets or embedded services."""

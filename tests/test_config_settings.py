@@ -7,7 +7,7 @@ import pytest
 from flask_migrate import upgrade
 
 from saas import create_app
-from saas.config import DEMO_SECRET_KEY, ConfigError, Settings
+from saas.config import DEMO_SECRET_KEY, ConfigError, Settings, default_instance_path
 from saas.core.crypto import masterkey
 
 ENV_NAMES = (
@@ -22,10 +22,13 @@ REDIS_PASSWORD = "redis-pass-a9d4"
 
 @pytest.fixture()
 def clean_env(monkeypatch, tmp_path):
-    """No setting in the environment; the working directory is an empty folder."""
+    """No setting in the environment but the instance folder (tmp_path/instance); the working directory
+    is another empty folder."""
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SAAS_INSTANCE_PATH", str(tmp_path / "instance"))
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
     return monkeypatch
 
 
@@ -86,25 +89,40 @@ def test_embedded_defaults_keep_everything_under_instance(clean_env, tmp_path, r
     assert settings.keys_database_url == f"sqlite:///{instance / 'keys.db'}"
     assert settings.master_key == "" and settings.master_key_file == str(instance / "master.key")
 
-    old_umask = os.umask(0)  # the key file is private whatever the umask
-    try:
-        app = create_app(settings)
-    finally:
-        os.umask(old_umask)
-    key_file = instance / "master.key"
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert masterkey.parse(key_file.read_text()).keys
+    app = create_app(settings)
+    assert not instance.exists(), "creating the app creates nothing; what needs a file makes it on first use"
     with app.app_context():
         upgrade()
+        old_umask = os.umask(0)  # the key file is private whatever the umask
+        try:
+            ring = app.extensions["saas.keyring"].master
+        finally:
+            os.umask(old_umask)
+    key_file = instance / "master.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert masterkey.parse(key_file.read_text()) == ring
     assert {"saas.db", "keys.db", "master.key"} <= {p.name for p in instance.iterdir()}
+    assert not any((tmp_path / "cwd").iterdir()), "nothing in the working directory"
+
+
+def test_the_default_instance_folder_does_not_depend_on_the_working_directory(clean_env, tmp_path):
+    clean_env.delenv("SAAS_INSTANCE_PATH")
+    first = Settings.from_env().instance_path
+    clean_env.chdir(tmp_path)
+    assert Settings.from_env().instance_path == first == default_instance_path().resolve()
+    assert tmp_path not in first.parents
 
 
 def test_restart_reuses_the_generated_master_key(clean_env, tmp_path, redis_server):
     clean_env.setenv("REDIS_URL", redis_server.url)
-    create_app()
-    first = (tmp_path / "instance" / "master.key").read_text()
-    create_app()
-    assert (tmp_path / "instance" / "master.key").read_text() == first
+    first_app = create_app()
+    with first_app.app_context():
+        upgrade()
+        first = first_app.extensions["saas.keyring"].master
+    second_app = create_app()
+    with second_app.app_context():
+        assert second_app.extensions["saas.keyring"].master == first
+    assert masterkey.parse((tmp_path / "instance" / "master.key").read_text()) == first
 
 
 def test_settings_never_show_secrets(production_env, caplog):

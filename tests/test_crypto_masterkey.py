@@ -68,3 +68,10 @@ def test_production_refuses_demo_keys_and_embedded_services(tmp_path, overrides,
     with pytest.raises(ConfigError, match=complaint):
         create_app(settings)
     assert not (tmp_path / "master.key").exists()
+
+
+def test_a_new_key_file_never_replaces_one_another_process_made_first(tmp_path):
+    path = tmp_path / "instance" / "master.key"
+    first = masterkey.create_file(path, masterkey.generate())
+    assert masterkey.create_file(path, masterkey.generate()) == first
+    assert _mode(path) == 0o600 and [p.name for p in path.parent.iterdir()] == ["master.key"]

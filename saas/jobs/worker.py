@@ -25,6 +25,7 @@ from rq.job import Job
 
 from saas.core import tenancy
 from saas.extensions import db
+from saas.jobs.queues import connection as redis_connection
 
 
 @contextlib.contextmanager
@@ -74,7 +75,7 @@ class _AppWorkerMixin:
 
     def __init__(self, queues, *args, app: Flask, **kwargs):
         self.app = app
-        kwargs.setdefault("connection", app.extensions["saas.redis"])
+        kwargs.setdefault("connection", redis_connection(app))
         super().__init__(queues, *args, **kwargs)
 
     def perform_job(self, job, queue) -> bool:

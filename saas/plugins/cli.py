@@ -19,9 +19,11 @@ def list_plugins():
     from saas.modules.tenants.queries import tenants_using
 
     registry = current_registry()
+    # Read the database before printing anything: a database that is not upgraded gives only the hint.
+    users = {name: tenants_using(name) for name in registry.plugins}
     for name, info in sorted(registry.plugins.items()):
         click.echo(f"{name} {info.version}  {info.title}")
-        click.echo(f"  tenants: {', '.join(tenants_using(name)) or '-'}")
+        click.echo(f"  tenants: {', '.join(users[name]) or '-'}")
         schema = registry.settings_schemas.get(name)
         click.echo(f"  settings: {', '.join(schema().fields) if schema else '-'}")
         for hook in registry.definitions:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -65,17 +66,30 @@ def remember_loaded_subject(session, subject_id) -> None:
 
 
 class Keyring:
-    def __init__(self, master: MasterKeyRing):
-        self.master = master
+    def __init__(self, master: MasterKeyRing | Callable[[], MasterKeyRing]):
+        # A callable is called on first use: creating an app reads no key file and opens no database.
+        self._master = master if isinstance(master, MasterKeyRing) else None
+        self._load_master = None if isinstance(master, MasterKeyRing) else master
         self._tenant_keys: dict[tuple[int, str, int], bytes] = {}
         self._index_subkeys: dict[tuple[int, str], bytes] = {}
         self._index_hmacs: dict[tuple[int, str], hmac.HMAC] = {}
         self._tenant_aeads: dict[tuple[int, int], AESGCM] = {}
 
     # --- master key ------------------------------------------------------------------------
+    @property
+    def master(self) -> MasterKeyRing:
+        if self._master is None:
+            self._master = self._load_master()
+        return self._master
+
+    @master.setter
+    def master(self, ring: MasterKeyRing) -> None:
+        self._master = ring
+
     def _master_aead(self, key_id: str) -> AESGCM:
+        ring = self.master  # outside the try: a ring that cannot be loaded at all says why itself
         try:
-            return self.master.aead(key_id)
+            return ring.aead(key_id)
         except MasterKeyError:
             self._reload_master_file()  # another process may have rotated the key file
             return self.master.aead(key_id)

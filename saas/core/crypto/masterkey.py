@@ -82,6 +82,26 @@ def write_file(path: Path, ring: MasterKeyRing) -> None:
     _fsync_dir(path.parent)
 
 
+def create_file(path: Path, ring: MasterKeyRing) -> MasterKeyRing:
+    """Write a new key file unless another process made one first; returns the ring on disk. The file
+    appears whole (hard link of a finished 0600 file) and never replaces one: the first writer wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ring.serialise() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_dir(path.parent)
+    return parse(path.read_text())
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:

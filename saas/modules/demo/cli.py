@@ -12,6 +12,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from saas.jobs import queues
 from saas.modules.demo import operations
 
 STARTUP_TIMEOUT = 60
@@ -51,19 +52,37 @@ def seed_command(slugs, reset, subject_count):
 @click.option("--port", default=5000, show_default=True, type=int)
 def run_command(host, port):
     """Set up the database and demo data, then run web, worker and scheduler until Ctrl-C."""
-    settings = current_app.extensions["saas.settings"]
-    # create_app started an embedded Redis in this process unless REDIS_URL was set; the children share it.
-    env = {**os.environ, "REDIS_URL": settings.redis_url, "SAAS_INSTANCE_PATH": str(settings.instance_path)}
+    app = current_app._get_current_object()
+    # This process starts the embedded Redis (unless REDIS_URL is set) and keeps it while the children use it.
+    env = demo_environment(os.environ, queues.redis_url(app), app.extensions["saas.settings"].instance_path,
+                           host, port)
     for step in _setup_steps():
         click.echo(f"$ saas {' '.join(step)}")
         subprocess.run([*SAAS, *step], env=env, check=True)
     children = _start_children(host, port, env)
     try:
         _wait_for_port(host, port, children)
-        _print_banner(host, port)
+        _print_banner(env["SAAS_BASE_URL"])
         _supervise(children)
     finally:
         _stop(children)
+
+
+def demo_base_url(host: str, port: int) -> str:
+    """Where the demo portal is reached: the base of the links in its mails and of its banner."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"  # listening on every address: the loopback one is reachable from this machine
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
+def demo_environment(environ, redis_url: str, instance_path, host: str, port: int) -> dict[str, str]:
+    """The environment of the demo's setup steps and children: one Redis, one instance folder, and mail
+    links that point at the port the portal listens on (unless SAAS_BASE_URL names another address)."""
+    base_url = environ.get("SAAS_BASE_URL") or demo_base_url(host, port)
+    return {**environ, "REDIS_URL": redis_url, "SAAS_INSTANCE_PATH": str(instance_path),
+            "SAAS_BASE_URL": base_url.rstrip("/")}
 
 
 def _setup_steps() -> list[list[str]]:
@@ -109,11 +128,10 @@ def _wait_for_port(host: str, port: int, children) -> None:
     raise click.ClickException(f"the web server did not start on {host}:{port}")
 
 
-def _print_banner(host: str, port: int) -> None:
+def _print_banner(base: str) -> None:
     from saas.extensions import db
 
     db.session.rollback()  # the children changed the database since this process last looked
-    base = f"http://{host}:{port}"
     click.echo(f"\nPortal: {base}/\nPassword of every demo account: {operations.DEMO_PASSWORD}\n")
     for slug, role, email in operations.demo_logins(operations.demo_tenants()):
         click.echo(f"  {role:<10}  {email:<28}  {base}/{slug}/")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from saas.core import clock
 from saas.core.tenancy import tenant_context
@@ -18,13 +19,15 @@ from saas.modules.tenants import operations as tenants
               help="Sweep as of this date instead of today (time travel for tests and demos).")
 @click.option("--wait", is_flag=True, help="Run the sweep here and now instead of queueing it for a worker.")
 @click.option("--forecast", "forecast_days", type=click.IntRange(1, 3660), metavar="DAYS",
-              help="Also print what becomes due in the next DAYS days (with --wait or --dry-run).")
+              help="Print what becomes due in the next DAYS days; alone it only forecasts (no sweep is queued).")
+@with_appcontext
 def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int | None):
     """Apply a tenant's retention policies: flag, ask for re-consent, restrict or purge what is due.
 
     The sweep runs as a job on the "sweeps" queue (the daily one is scheduled by `saas cron`) and prints
     its job id; with --wait it runs in this process and prints its report: records evaluated and the
-    decisions per policy and action. Interrupted? Run the same command again: it resumes.
+    decisions per policy and action. Interrupted? Run the same command again: it resumes. With only
+    --forecast it changes nothing and prints what becomes due, per month, rule and action.
     """
     try:
         tenant_id = tenants.get_by_slug(slug).id
@@ -35,6 +38,10 @@ def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int 
     as_of = clock.today()
     db.session.commit()
     with tenant_context(tenant_id):
+        if forecast_days and not (wait or dry_run):
+            click.echo(format_forecast(as_of, forecast_days))
+            db.session.rollback()
+            return
         run = jobs.start_sweep(tenant_id, as_of=as_of, dry_run=dry_run, trigger="command", enqueue=not wait)
         if not wait:
             click.echo(f"Sweep {run.id} of {slug} as of {as_of} queued as job {run.job_id}.")
@@ -42,7 +49,7 @@ def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int 
             result = jobs.run_sweep(tenant_id, str(run.id))
             db.session.commit()
             click.echo(format_report(slug, result))
-        if forecast_days and (wait or dry_run):
+        if forecast_days:
             click.echo(format_forecast(as_of, forecast_days))
         db.session.commit()
 
