@@ -300,7 +300,7 @@ def upgrade_():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name=op.f('ck_membership_client_has_org')),
-    sa.CheckConstraint("role IN ('admin','supervisor','agent','client')", name=op.f('ck_membership_role')),
+    sa.CheckConstraint("role IN ('admin','supervisor','agent','client','board')", name=op.f('ck_membership_role')),
     sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_membership_client_org_id_client_organisation')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_membership_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),

@@ -1,7 +1,7 @@
-"""Web plumbing shared by every feature: tenant from the URL, roles, locale, security headers."""
+"""Web plumbing shared by every feature: tenant from the URL, locale, security headers. Who may do what is
+the access policy's (`saas.modules.access`)."""
 from __future__ import annotations
 
-import functools
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -96,22 +96,6 @@ def _audit_refusal(action, object_type, object_id, user) -> None:
 
     audit.record(action, object_type, object_id, outcome="denied", actor_id=str(user.id))
     db.session.commit()
-
-
-def roles_required(*roles: str):
-    """Only these roles of the current tenant; others get 404 so nothing is revealed."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            membership = getattr(g, "membership", None)
-            if membership is None or membership.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def get_or_404(model, object_id):

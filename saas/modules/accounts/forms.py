@@ -21,7 +21,7 @@ def valid_email(_form, field) -> None:
 
 
 ROLE_LABELS = {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
-               "client": _l("Client")}
+               "client": _l("Client"), "board": _l("Board member")}
 
 
 def role_choices():
