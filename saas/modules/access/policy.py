@@ -26,6 +26,7 @@ erasure itself is one operation elsewhere; this module only decides who may call
 from __future__ import annotations
 
 import functools
+import uuid
 from dataclasses import dataclass
 
 from flask import abort, g
@@ -78,7 +79,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "member": {"manage": _ADMIN},
     "audit": {"list": _ADMIN, "view": _ADMIN},
     "outbox": {"manage": _ADMIN},
-    "job": {"view": _STAFF, "manage": _ADMIN},  # view: the progress of a sweep or agreement job
+    "job": {"view": _ALL, "manage": _ADMIN},  # view: the progress of a job (counts, no personal data)
     "retention": {"view": _WORKERS, "manage": _ADMIN},
     "sweep": {"view": _STAFF, "create": _ADMIN},
     "dashboard": {"view": _ALL},
@@ -161,13 +162,25 @@ def requires(action: str, kind: str, **by_method: tuple[str, str]):
             requirement = per_method.get(request.method, default)
             membership = current_membership()
             if membership is None or not allowed(membership.role, requirement.action, requirement.kind):
-                refuse(requirement.action, requirement.kind)
+                refuse(requirement.action, requirement.kind, _record_id(kwargs))
             return view(*args, **kwargs)
 
         wrapper.access_requirements = {"*": default, **per_method}
         return wrapper
 
     return decorator
+
+
+def _record_id(url_values: dict) -> str | None:
+    """The id of the record a refused request was about (the first id in its URL), for the audit line; only
+    a well-formed UUID is kept, so nothing a caller typed ends up in the log."""
+    for name, value in url_values.items():
+        if name.endswith("_id"):
+            try:
+                return str(uuid.UUID(str(value)))
+            except ValueError:
+                return None
+    return None
 
 
 def requirement_of(view_function, method: str) -> Requirement | None:
