@@ -188,3 +188,18 @@ def test_hr_files_are_the_boards_only(web_tenant, make_user, make_client_org, ma
     assert client.post(_api(web_tenant, "/subjects"), headers=bearer(admin_token),
                        json={"category": "employee", "given_name": "Geen"}).status_code == 422
     assert count(web_tenant, DataSubject, DataSubject.category == "employee") == 2
+
+
+def test_only_the_policy_s_roles_may_erase_a_person_through_the_api(
+        web_tenant, make_user, make_client_org, make_subject, api_user, client, audit_rows):
+    org = make_client_org(web_tenant)
+    supervisor, _ = make_user(role="supervisor")
+    person = make_subject(web_tenant, "prospect", client_org=org, given_name="Blijf", family_name="Bestaan")
+    make_assignment(web_tenant, org.id, supervisor=supervisor, subjects=[person])
+    url = _api(web_tenant, f"/subjects/{person.id}")
+    for role in ("client", "supervisor", "agent"):
+        _user, token = api_user(role=role, client_org=org if role == "client" else None)
+        assert client.delete(url, headers=bearer(token)).status_code == 404, role
+    assert count(web_tenant, DataSubject, DataSubject.id == person.id) == 1
+    refusals = [(r["action"], r["object_id"]) for r in audit_rows(web_tenant) if r["outcome"] == "denied"]
+    assert refusals == [("subject.delete", str(person.id))] * 3

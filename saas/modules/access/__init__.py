@@ -8,7 +8,10 @@
 
     access.can(g.membership, "edit", subject)      # a finer check, or a template flag
 """
-from saas.modules.access.policy import (  # noqa: F401
-    ACTIONS, HR_CATEGORIES, KINDS, MATRIX, PUBLIC_ENDPOINTS, ROLES, allowed, can, flags, refuse, require,
-    requirement_of, requires, roles_for,
+from saas.modules.access.policy import (
+    ACTIONS, HR_CATEGORIES, KINDS, MATRIX, PUBLIC_ENDPOINTS, ROLES, allowed, can, refuse, require, requirement_of,
+    requires, roles_for,
 )
+
+__all__ = ["ACTIONS", "HR_CATEGORIES", "KINDS", "MATRIX", "PUBLIC_ENDPOINTS", "ROLES", "allowed", "can", "refuse",
+           "require", "requirement_of", "requires", "roles_for"]

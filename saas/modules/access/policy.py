@@ -239,8 +239,3 @@ def may_choose_supervisor(membership) -> bool:
 def sees_whole_tenant(membership) -> bool:
     """Staff who see every client organisation (and so may be shown their names)."""
     return membership is None or membership.role in (ADMIN, SUPERVISOR)
-
-
-def flags(membership, kind: str, *actions: str) -> dict[str, bool]:
-    """Template flags: {"can_edit": True, ...} for the actions on a kind."""
-    return {f"can_{action}": can(membership, action, kind) for action in actions}

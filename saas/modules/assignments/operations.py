@@ -55,7 +55,7 @@ def _problems(values: dict) -> dict:
     if org is None:
         problems["client_org_id"] = [_l("Choose one of the client organisations.")]
     supervisor = values.get("supervisor_id")
-    if supervisor is not None and _member_role(supervisor) not in ("supervisor", "admin"):
+    if supervisor is not None and _member_role(supervisor) not in access.roles_for("manage", "assignment"):
         problems["supervisor_id"] = [_l("Choose a supervisor or administrator of this organisation.")]
     agreement = db.session.get(Agreement, values["agreement_id"]) if values.get("agreement_id") else None
     if values.get("agreement_id") and agreement is None:

@@ -42,7 +42,7 @@ def index():
 
 def _form(**kwargs) -> AssignmentForm:
     form = AssignmentForm(**kwargs)
-    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role("supervisor", "admin"),
+    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role(*sorted(policy.roles_for("manage", "assignment"))),
                      queries.agreements(), choose_supervisor=policy.may_choose_supervisor(g.membership))
     return form
 
