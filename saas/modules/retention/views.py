@@ -276,7 +276,7 @@ def _queue_page(page: int):
     """Managers get the whole queue (subjects and companies); an agent only the flagged subjects of its
     open assignments (need-to-know, decided by the subjects' queries)."""
     if not scopes.uses_only_usable(g.membership):
-        return queries.verification_queue(page, PER_PAGE)
+        return queries.verification_queue(page, PER_PAGE, membership=g.membership)
     found = subjects_queries.list_subjects(page, PER_PAGE, needs_verification=True)
     items = [queries.QueueItem("subject", subject, subject.needs_verification_since) for subject in found.items]
     return Page(items, found.total, found.page, found.per_page)
