@@ -29,7 +29,7 @@ import functools
 import uuid
 from dataclasses import dataclass
 
-from flask import abort, g
+from flask import abort, g, request
 
 ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD = "admin", "supervisor", "agent", "client", "board"
 ROLES = (ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD)
@@ -157,8 +157,6 @@ def requires(action: str, kind: str, **by_method: tuple[str, str]):
     def decorator(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            from flask import request
-
             requirement = per_method.get(request.method, default)
             membership = current_membership()
             if membership is None or not allowed(membership.role, requirement.action, requirement.kind):
