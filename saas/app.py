@@ -10,7 +10,7 @@ from saas.config import Settings
 
 # Feature folders, each with the same file names (models, schemas, operations, queries, views, api, jobs, cli).
 MODULES = (
-    "tenants", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
+    "tenants", "access", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
     "outbox", "companies", "consents", "assignments", "retention", "agreements", "signing", "seals", "demo",
 )
 

@@ -91,7 +91,7 @@ def test_agents_and_clients_cannot_manage(make_user, web_tenant, make_client_org
         assert browser.get(path).status_code == 404, path
     _user, token = api_user(role="agent")
     assert client.post(_api(web_tenant), headers=bearer(token),
-                       json={"title": "Niet van mij", "client_org_id": str(org.id)}).status_code == 403
+                       json={"title": "Niet van mij", "client_org_id": str(org.id)}).status_code == 404  # policy: 404
     assert count(web_tenant, Assignment) == 1
 
 

@@ -66,7 +66,7 @@ def test_supervisor_adds_edits_and_agent_verifies_in_the_portal(make_user, web_t
     assert (verified.needs_verification_since, verified.last_verified_on) == (None, TODAY)
     assert "Transport Hendriks BV" not in agent.get(f"{base}?verification=needed").get_data(as_text=True)
     assert "Hendriks" in agent.get(f"{base}?q=hendr").get_data(as_text=True)
-    assert [line[1] for line in audit_lines(web_tenant.id, "company.create")] == [str(company_id)]
+    assert [line[1] for line in audit_lines(web_tenant.id, "company.create") if line[0] != "denied"] == [str(company_id)]
 
 
 def test_admin_removes_a_company_and_its_people_stay(make_user, web_tenant, make_subject, browser_as, page_token,
@@ -83,7 +83,7 @@ def test_admin_removes_a_company_and_its_people_stay(make_user, web_tenant, make
 
     other = make_company(web_tenant, name="Via API BV")
     _user, token = api_user(role="supervisor")
-    assert client.delete(f"/api/v1/{web_tenant.slug}/companies/{other}", headers=bearer(token)).status_code == 403
+    assert client.delete(f"/api/v1/{web_tenant.slug}/companies/{other}", headers=bearer(token)).status_code == 404
     _user, admin_token = api_user()
     assert client.delete(f"/api/v1/{web_tenant.slug}/companies/{other}", headers=bearer(admin_token)).status_code == 204
     assert count(web_tenant, Company) == 0
@@ -122,11 +122,11 @@ def test_client_users_see_their_own_organisations_companies_and_agents_only_veri
     url = f"/api/v1/{web_tenant.slug}/companies"
     assert [c["name"] for c in client.get(url, headers=bearer(token)).json] == ["Eigen Lead BV"]
     assert client.get(f"{url}/{theirs}", headers=bearer(token)).status_code == 404
-    assert client.patch(f"{url}/{mine}", headers=bearer(token), json={"city": "X"}).status_code == 403
-    assert client.post(f"{url}/{mine}/verify", headers=bearer(token)).status_code == 403
+    assert client.patch(f"{url}/{mine}", headers=bearer(token), json={"city": "X"}).status_code == 404
+    assert client.post(f"{url}/{mine}/verify", headers=bearer(token)).status_code == 404
 
     _user, agent_token = api_user(role="agent")
-    assert client.post(url, headers=bearer(agent_token), json={"name": "Nieuw"}).status_code == 403
+    assert client.post(url, headers=bearer(agent_token), json={"name": "Nieuw"}).status_code == 404
     assert client.post(f"{url}/{theirs}/verify", headers=bearer(agent_token)).status_code == 200
     assert count(web_tenant, Company) == 2
 

@@ -94,13 +94,17 @@ def test_client_user_sees_only_its_own_organisation(make_user, web_tenant, make_
     assert browser.get(f"{base}/{mine.id}").status_code == 200
     assert browser.get(f"{base}/{theirs.id}").status_code == 404
     assert ("denied", str(theirs.id)) in [line[:2] for line in audit_lines(web_tenant.id, "subject.view")]
-    assert browser.get(f"{base}/new").status_code == 404
+    # A client keeps its own database (seed 004): the form offers its own organisation only.
+    form = browser.get(f"{base}/new")
+    assert form.status_code == 200
+    assert str(own.id) in form.get_data(as_text=True) and str(other.id) not in form.get_data(as_text=True)
 
 
 def test_agent_reads_but_cannot_change(make_user, web_tenant, make_subject, make_client_org, browser_as):
-    subject = make_subject(web_tenant, given_name="Ruben", family_name="Smit")
+    org = make_client_org(web_tenant)  # the people of an assignment belong to its client organisation
+    subject = make_subject(web_tenant, client_org=org, given_name="Ruben", family_name="Smit")
     user, password = make_user(role="agent")
-    make_assignment(web_tenant, make_client_org(web_tenant).id, agents=[user], subjects=[subject])
+    make_assignment(web_tenant, org.id, agents=[user], subjects=[subject])
     browser = browser_as(user, password)
     base = f"/{web_tenant.slug}/subjects"
     token = _token(browser, base)

@@ -1,7 +1,7 @@
-"""Web plumbing shared by every feature: tenant from the URL, roles, locale, security headers."""
+"""Web plumbing shared by every feature: tenant from the URL, locale, security headers. Who may do what is
+the access policy's (`saas.modules.access`)."""
 from __future__ import annotations
 
-import functools
 import uuid
 from urllib.parse import urlsplit, urlunsplit
 
@@ -84,22 +84,6 @@ def enter_tenant_for_user(slug: str, user) -> None:
     if enter is None:
         raise RuntimeError("no feature registered how to enter a tenant (saas.core.web.set_tenant_entry)")
     enter(slug, user)
-
-
-def roles_required(*roles: str):
-    """Only these roles of the current tenant; others get 404 so nothing is revealed."""
-
-    def decorator(view):
-        @functools.wraps(view)
-        def wrapper(*args, **kwargs):
-            membership = getattr(g, "membership", None)
-            if membership is None or membership.role not in roles:
-                abort(404)
-            return view(*args, **kwargs)
-
-        return wrapper
-
-    return decorator
 
 
 def get_or_404(model, object_id):

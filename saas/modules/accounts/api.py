@@ -6,12 +6,14 @@ from flask import g
 from saas.api import api_blueprint
 from saas.api.schemas import MeOut
 from saas.extensions import db
+from saas.modules import access
 from saas.modules.accounts.models import User
 
 blp = api_blueprint("me_api", __name__, "/me", description="The caller: user, role and tenant of the token")
 
 
 @blp.route("")
+@access.requires("view", "account")
 @blp.response(200, MeOut)
 def me():
     membership = g.membership

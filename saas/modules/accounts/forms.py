@@ -27,7 +27,7 @@ def no_control_characters(_form, field) -> None:
 
 
 ROLE_LABELS = {"admin": _l("Administrator"), "supervisor": _l("Supervisor"), "agent": _l("Agent"),
-               "client": _l("Client")}
+               "client": _l("Client"), "board": _l("Board member")}
 
 
 def role_choices():

@@ -13,7 +13,7 @@ from saas.core.models import Timestamps, UuidPk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
-ROLES = ("admin", "supervisor", "agent", "client")
+ROLES = ("admin", "supervisor", "agent", "client", "board")
 
 
 class User(UuidPk, Timestamps, UserMixin, db.Model):
@@ -61,7 +61,7 @@ class Membership(UuidPk, TenantScoped, Timestamps, db.Model):
     __tablename__ = "membership"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "user_id"),
-        sa.CheckConstraint("role IN ('admin','supervisor','agent','client')", name="role"),
+        sa.CheckConstraint("role IN ('admin','supervisor','agent','client','board')", name="role"),
         sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name="client_has_org"),
     )
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)

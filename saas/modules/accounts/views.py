@@ -13,7 +13,8 @@ from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from saas.core import clock
-from saas.core.web import endpoint_url, get_or_404, roles_required, safe_redirect_target, tenant_blueprint
+from saas.core.web import endpoint_url, get_or_404, safe_redirect_target, tenant_blueprint
+from saas.modules import access
 from saas.extensions import db, limiter, login_manager
 from saas.modules.accounts import account_views, invitations, operations, queries, sessions
 from saas.modules.accounts.limits import attempt_failed, login_rate_limit
@@ -64,19 +65,19 @@ STEP_ENDPOINTS = {
 
 # ---- header: navigation, language, user menu ----------------------------------------------------
 
-# (endpoint, label, roles that see it); features that are not installed are left out.
+# (endpoint, label, what the access policy must allow to see it); features not installed are left out.
 NAVIGATION = (
-    ("dashboard.index", _l("Dashboard"), None),
-    ("accounts.members.index", _l("Users"), ("admin",)),
-    ("subjects.index", _l("Data subjects"), None),
-    ("assignments.index", _l("Assignments"), None),
-    ("companies.index", _l("Companies"), None),
-    ("retention.index", _l("Retention"), ("admin", "supervisor", "agent")),
-    ("clients.index", _l("Client organisations"), ("admin",)),
-    ("agreements.index", _l("Agreements"), ("admin", "supervisor")),
-    ("outbox.index", _l("Outbox"), ("admin",)),
-    ("jobs_admin.index", _l("Jobs"), ("admin",)),
-    ("audit.index", _l("Audit"), ("admin",)),
+    ("dashboard.index", _l("Dashboard"), ("view", "dashboard")),
+    ("accounts.members.index", _l("Users"), ("manage", "member")),
+    ("subjects.index", _l("Data subjects"), ("list", "person")),
+    ("assignments.index", _l("Assignments"), ("list", "assignment")),
+    ("companies.index", _l("Companies"), ("list", "company")),
+    ("retention.index", _l("Retention"), ("view", "retention")),
+    ("clients.index", _l("Client organisations"), ("list", "client_org")),
+    ("agreements.index", _l("Agreements"), ("list", "agreement")),
+    ("outbox.index", _l("Outbox"), ("manage", "outbox")),
+    ("jobs_admin.index", _l("Jobs"), ("manage", "job")),
+    ("audit.index", _l("Audit"), ("list", "audit")),
 )
 
 
@@ -85,9 +86,9 @@ def navigation() -> list[dict]:
     if getattr(g, "tenant", None) is None or membership is None:
         return []
     items = []
-    for endpoint, label, roles in NAVIGATION:
+    for endpoint, label, (action, kind) in NAVIGATION:
         url = endpoint_url(endpoint)
-        if url is None or (roles is not None and membership.role not in roles):
+        if url is None or not access.can(membership, action, kind):
             continue
         blueprint = endpoint.rpartition(".")[0]
         active = request.endpoint == endpoint or (request.blueprint == blueprint and endpoint != "dashboard.index")
@@ -213,13 +214,13 @@ def _render_members(invite_form, status=200):
 
 
 @members_bp.get("/members")
-@roles_required("admin")
+@access.requires("manage", "member")
 def index():
     return _render_members(_role_form(InviteForm))
 
 
 @members_bp.post("/members")
-@roles_required("admin")
+@access.requires("manage", "member")
 def create():
     """Invite an address. The answer is the same whether or not it has an account (here or elsewhere):
     no membership exists until the person accepts by mail."""
@@ -239,7 +240,7 @@ def create():
 
 
 @members_bp.post("/members/invitations/<invitation_id>/revoke")
-@roles_required("admin")
+@access.requires("manage", "member")
 def revoke_invitation(invitation_id):
     invitation = get_or_404(Invitation, invitation_id)
     try:
@@ -264,13 +265,13 @@ def _render_member(membership, form=None, status=200):
 
 
 @members_bp.get("/members/<membership_id>")
-@roles_required("admin")
+@access.requires("manage", "member")
 def show(membership_id):
     return _render_member(get_or_404(Membership, membership_id))
 
 
 @members_bp.post("/members/<membership_id>/role")
-@roles_required("admin")
+@access.requires("manage", "member")
 def change_role(membership_id):
     membership = get_or_404(Membership, membership_id)
     form = _role_form()
@@ -288,7 +289,7 @@ def change_role(membership_id):
 
 
 @members_bp.post("/members/<membership_id>/remove")
-@roles_required("admin")
+@access.requires("manage", "member")
 def remove(membership_id):
     membership = get_or_404(Membership, membership_id)
     removed_self = membership.user_id == current_user.id

@@ -205,7 +205,9 @@ def sub_processor_by_token_hash(token_hash: bytes) -> SubProcessor | None:
 # ---- people of the tenant ----------------------------------------------------------------------
 
 def tenant_admins() -> list:
+    """The members who sign agreements for the tenant (the access policy's "sign" on agreements)."""
+    from saas.modules.access import policy
     from saas.modules.accounts.models import Membership
 
-    query = sa.select(Membership).where(Membership.role == "admin")
+    query = sa.select(Membership).where(Membership.role.in_(sorted(policy.roles_for("sign", "agreement"))))
     return sorted((m.user for m in db.session.scalars(query) if m.user.active), key=lambda u: u.display_name.lower())

@@ -21,7 +21,8 @@ from flask_login import current_user
 
 from saas.core import clock, transaction
 from saas.core.errors import DomainError
-from saas.core.web import get_or_404, roles_required, switch_tenant, tenant_blueprint
+from saas.core.web import get_or_404, switch_tenant, tenant_blueprint
+from saas.modules import access
 from saas.extensions import db, limiter
 from saas.modules.accounts import queries as accounts_queries
 from saas.modules.agreements import (
@@ -36,7 +37,6 @@ from saas.modules.tenants.models import Tenant
 bp = tenant_blueprint("agreements", __name__, template_folder="templates")
 public = Blueprint("agreements_public", __name__, url_prefix="/objection", template_folder="templates")
 
-READERS = ("admin", "supervisor")
 PER_PAGE = 25
 
 
@@ -59,7 +59,7 @@ def _words() -> dict:
     return {"ROLE_LABELS": labels.ROLE_LABELS, "SIDE_LABELS": labels.SIDE_LABELS,
             "LANGUAGE_LABELS": labels.LANGUAGE_LABELS, "TEMPLATE_STATUS_LABELS": labels.TEMPLATE_STATUS_LABELS,
             "SUB_PROCESSOR_STATES": labels.SUB_PROCESSOR_STATES,
-            "is_admin": getattr(g.get("membership"), "role", None) == "admin"}
+            "is_admin": g.get("membership") is not None and access.can(g.membership, "edit", "agreement")}
 
 
 def _refused(exc: DomainError, endpoint: str = ".show", **values):
@@ -100,7 +100,7 @@ def _page_number() -> int:
 # ---- list, detail, downloads -------------------------------------------------------------------
 
 @bp.get("/agreements")
-@roles_required(*READERS)
+@access.requires("list", "agreement")
 def index():
     status = request.args.get("status") or None
     if status not in queries.FILTERS:
@@ -114,7 +114,7 @@ def index():
 
 
 @bp.get("/agreements/<agreement_id>")
-@roles_required(*READERS)
+@access.requires("view", "agreement")
 def show(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     return _render_show(agreement)
@@ -176,7 +176,7 @@ def _pdf(agreement: Agreement, file_id, action: str, download_name: str, as_atta
 
 
 @bp.get("/agreements/<agreement_id>/document.pdf")
-@roles_required(*READERS)
+@access.requires("export", "agreement")
 def document(agreement_id):
     """The exact PDF sent for signing (its SHA-256 is on the detail and countersign pages)."""
     agreement = get_or_404(Agreement, agreement_id)
@@ -185,7 +185,7 @@ def document(agreement_id):
 
 
 @bp.get("/agreements/<agreement_id>/sealed.pdf")
-@roles_required(*READERS)
+@access.requires("export", "agreement")
 def sealed(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     return _pdf(agreement, agreement.sealed_file_id, "agreement.sealed_download", f"{agreement.number}.pdf",
@@ -193,7 +193,7 @@ def sealed(agreement_id):
 
 
 @bp.get("/agreements/<agreement_id>/preview.pdf")
-@roles_required("admin")
+@access.requires("edit", "agreement")
 def preview(agreement_id):
     """A draft as it would be sent today (rendered now, not stored)."""
     from saas.modules.seals import pdf
@@ -225,7 +225,7 @@ def _render_form(form: forms.AgreementForm, agreement: Agreement | None, status:
 
 
 @bp.route("/agreements/new", methods=["GET", "POST"])
-@roles_required("admin")
+@access.requires("create", "agreement")
 def create():
     if request.method == "GET" and not queries.published_templates():
         flash(_("Install or publish a template first."), "warning")
@@ -246,7 +246,7 @@ def create():
 
 
 @bp.route("/agreements/<agreement_id>/edit", methods=["GET", "POST"])
-@roles_required("admin")
+@access.requires("edit", "agreement")
 def edit(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     if agreement.status != "draft":
@@ -288,7 +288,7 @@ def _form_data(agreement: Agreement) -> dict:
 # ---- lifecycle actions -------------------------------------------------------------------------
 
 @bp.post("/agreements/<agreement_id>/send")
-@roles_required("admin")
+@access.requires("sign", "agreement")
 def send(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.SendForm()
@@ -302,7 +302,7 @@ def send(agreement_id):
 
 
 @bp.post("/agreements/<agreement_id>/revoke")
-@roles_required("admin")
+@access.requires("edit", "agreement")
 def revoke(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.RevokeForm()
@@ -312,7 +312,7 @@ def revoke(agreement_id):
 
 
 @bp.route("/agreements/<agreement_id>/countersign", methods=["GET", "POST"])
-@roles_required("admin")
+@access.requires("sign", "agreement")
 def countersign(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.CountersignForm()
@@ -341,7 +341,7 @@ def countersign(agreement_id):
 
 
 @bp.post("/agreements/<agreement_id>/new-version")
-@roles_required("admin")
+@access.requires("create", "agreement")
 def new_version(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     if not forms.ConfirmForm().validate_on_submit():
@@ -355,7 +355,7 @@ def new_version(agreement_id):
 
 
 @bp.post("/agreements/<agreement_id>/sub-processors")
-@roles_required("admin")
+@access.requires("edit", "agreement")
 def add_sub_processor(agreement_id):
     agreement = get_or_404(Agreement, agreement_id)
     form = forms.SubProcessorForm()
@@ -368,7 +368,7 @@ def add_sub_processor(agreement_id):
 
 
 @bp.post("/agreements/<agreement_id>/sub-processors/<sub_id>/remove")
-@roles_required("admin")
+@access.requires("edit", "agreement")
 def remove_sub_processor(agreement_id, sub_id):
     agreement = get_or_404(Agreement, agreement_id)
     sub = get_or_404(SubProcessor, sub_id)
@@ -387,13 +387,13 @@ def remove_sub_processor(agreement_id, sub_id):
 # ---- templates ---------------------------------------------------------------------------------
 
 @bp.get("/agreements/templates")
-@roles_required(*READERS)
+@access.requires("list", "template")
 def templates():
     return render_template("agreements/templates.html", templates=queries.templates(), confirm_form=forms.ConfirmForm())
 
 
 @bp.post("/agreements/templates/seed")
-@roles_required("admin")
+@access.requires("create", "template")
 def seed_templates():
     if not forms.ConfirmForm().validate_on_submit():
         abort(400)
@@ -404,14 +404,12 @@ def seed_templates():
 
 
 @bp.route("/agreements/templates/<template_id>", methods=["GET", "POST"])
-@roles_required(*READERS)
+@access.requires("view", "template", POST=("edit", "template"))
 def template(template_id):
     item = get_or_404(AgreementTemplate, template_id)
     form = forms.TemplateForm(obj=item)
     status = 200
     if request.method == "POST":
-        if g.membership.role != "admin":
-            abort(404)
         if form.validate_on_submit():
             try:
                 template_versions.save_template(item, form.title.data, form.body.data)
@@ -438,7 +436,7 @@ def _checklist_elements():
 
 
 @bp.post("/agreements/templates/<template_id>/publish")
-@roles_required("admin")
+@access.requires("edit", "template")
 def publish_template(template_id):
     item = get_or_404(AgreementTemplate, template_id)
     if not forms.ConfirmForm().validate_on_submit():
@@ -452,7 +450,7 @@ def publish_template(template_id):
 
 
 @bp.post("/agreements/templates/<template_id>/new-version")
-@roles_required("admin")
+@access.requires("create", "template")
 def new_template_version(template_id):
     item = get_or_404(AgreementTemplate, template_id)
     if not forms.ConfirmForm().validate_on_submit():

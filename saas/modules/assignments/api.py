@@ -1,8 +1,8 @@
 """/api/v1/<tenant>/assignments: assignments (opdrachten) with their agents, subjects and call notes.
 
-Need-to-know as in the portal: admins see every assignment, supervisors those they supervise, client users
-their organisation's, agents only those open for them (active and, where required, with a completed
-processor agreement). Anything else is 404.
+Need-to-know as in the portal, from the one access policy (`saas.modules.access`): admins see every
+assignment, supervisors those they supervise, client users their organisation's, agents only those open for
+them (active and, where required, with a completed processor agreement). Anything else is 404.
 """
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask_smorest import abort
 
 from saas.api import api_blueprint
 from saas.extensions import db
+from saas.modules import access
 from saas.modules.accounts.models import User
 from saas.modules.assignments import operations, queries
 from saas.modules.assignments.queries import find_assignment
@@ -40,11 +41,13 @@ def _uuid_or_404(value) -> uuid.UUID:
 
 @blp.route("")
 class Assignments(MethodView):
+    @access.requires("list", "assignment")
     @blp.response(200, AssignmentOut(many=True))
     def get(self):
         """The assignments you may see, newest first."""
         return [row.assignment for row in queries.list_assignments(subjects_queries.viewer())]
 
+    @access.requires("create", "assignment")
     @blp.arguments(AssignmentCreate)
     @blp.response(201, AssignmentOut)
     def post(self, data):
@@ -57,39 +60,45 @@ class Assignments(MethodView):
 
 @blp.route("/<assignment_id>")
 class AssignmentItem(MethodView):
+    @access.requires("view", "assignment")
     @blp.response(200, AssignmentOut)
     def get(self, assignment_id):
         return find_assignment(assignment_id)
 
+    @access.requires("edit", "assignment")
     @blp.arguments(AssignmentUpdate)
     @blp.response(200, AssignmentOut)
     def patch(self, data, assignment_id):
-        """Change an assignment; `active: false` takes the agents' access away."""
-        assignment = find_assignment(assignment_id, "assignment.update")
+        """Change an assignment; `active: false` takes the agents' access away. An assignment with people or
+        call notes keeps its client organisation (422)."""
+        assignment = find_assignment(assignment_id, "edit")
         try:
             return operations.update_assignment(assignment, data)
         except operations.AssignmentRejected as exc:
             exc.abort()
 
+    @access.requires("erase", "assignment")
     @blp.response(204)
     def delete(self, assignment_id):
         """Delete the assignment with its call notes; its subjects stay."""
-        operations.delete_assignment(find_assignment(assignment_id, "assignment.delete"))
+        operations.delete_assignment(find_assignment(assignment_id, "erase"))
 
 
 @blp.route("/<assignment_id>/agents")
 class Agents(MethodView):
+    @access.requires("view", "assignment")
     @blp.response(200, AgentOut(many=True))
     def get(self, assignment_id):
         assignment = find_assignment(assignment_id)
         return [{"user_id": user.id, "display_name": user.display_name}
                 for _link, user in queries.agents_of(assignment)]
 
+    @access.requires("manage", "assignment")
     @blp.arguments(AgentIn)
     @blp.response(201, AgentOut)
     def post(self, data, assignment_id):
         """Assign an agent (a member with the agent role)."""
-        assignment = find_assignment(assignment_id, "assignment.agents")
+        assignment = find_assignment(assignment_id, "manage")
         try:
             operations.add_agent(assignment, data["user_id"])
         except operations.AssignmentRejected as exc:
@@ -99,28 +108,32 @@ class Agents(MethodView):
 
 @blp.route("/<assignment_id>/agents/<user_id>")
 class AgentItem(MethodView):
+    @access.requires("manage", "assignment")
     @blp.response(204)
     def delete(self, assignment_id, user_id):
-        assignment = find_assignment(assignment_id, "assignment.agents")
+        assignment = find_assignment(assignment_id, "manage")
         if not operations.remove_agent(assignment, _uuid_or_404(user_id)):
             abort(404, message="this agent is not assigned")
 
 
 @blp.route("/<assignment_id>/subjects")
 class Subjects(MethodView):
+    @access.requires("view", "assignment")
     @blp.response(200, SubjectOut(many=True))
     def get(self, assignment_id):
-        """The assignment's data subjects (for an agent: those it may use). The read is audited."""
+        """The assignment's data subjects of its client organisation (for an agent: those it may use). The
+        read is audited."""
         assignment = find_assignment(assignment_id)
         subjects = queries.subjects_of(assignment, subjects_queries.viewer())
         audit.record("assignment.subjects", "assignment", assignment.id, detail={"count": len(subjects)})
         return subjects
 
+    @access.requires("manage", "assignment")
     @blp.arguments(SubjectsIn)
     @blp.response(200, SubjectsAdded)
     def post(self, data, assignment_id):
-        """Add data subjects of the assignment's client organisation (or of no client)."""
-        assignment = find_assignment(assignment_id, "assignment.subjects")
+        """Add data subjects of the assignment's client organisation (anyone else: 422)."""
+        assignment = find_assignment(assignment_id, "manage")
         try:
             return {"added": operations.add_subjects(assignment, data["subject_ids"])}
         except operations.AssignmentRejected as exc:
@@ -129,28 +142,31 @@ class Subjects(MethodView):
 
 @blp.route("/<assignment_id>/subjects/<subject_id>")
 class SubjectItem(MethodView):
+    @access.requires("manage", "assignment")
     @blp.response(204)
     def delete(self, assignment_id, subject_id):
-        assignment = find_assignment(assignment_id, "assignment.subjects")
+        assignment = find_assignment(assignment_id, "manage")
         if not operations.remove_subject(assignment, _uuid_or_404(subject_id)):
             abort(404, message="this data subject is not in the assignment")
 
 
 @blp.route("/<assignment_id>/notes")
 class CallNotes(MethodView):
+    @access.requires("list", "call_note")
     @blp.response(200, CallNoteOut(many=True))
     def get(self, assignment_id):
         """The assignment's call notes, oldest first. The read is audited."""
-        assignment = find_assignment(assignment_id, "call_note.list")
+        assignment = find_assignment(assignment_id, "view")
         notes = queries.call_notes(assignment, subjects_queries.viewer())
         audit.record("call_note.list", "assignment", assignment.id, detail={"count": len(notes)})
         return notes
 
+    @access.requires("note", "assignment")
     @blp.arguments(CallNoteIn)
     @blp.response(201, CallNoteOut)
     def post(self, data, assignment_id):
         """Write a call note on one of the assignment's data subjects."""
-        assignment = find_assignment(assignment_id, "call_note.create")
+        assignment = find_assignment(assignment_id, "note")
         try:
             return operations.add_call_note(assignment, data["subject_id"], data["body"])
         except operations.AssignmentRejected as exc:

@@ -1,9 +1,13 @@
 """Writes of assignments, their agents, subjects and call notes. Callers commit.
 
-Who may write is decided with `queries` (the need-to-know rules): admins manage every assignment, a supervisor
-those they supervise; call notes are written by them and by the assignment's agents while it is open for them,
-on subjects they may use. Refusals are audited; values that break a rule raise `AssignmentRejected` before
-anything is written. Audit lines hold ids and counts, never a note's text.
+Who may write is decided by the access policy (`saas.modules.access`): admins manage every assignment, a
+supervisor those they supervise; call notes are written by them and by the assignment's agents while it is
+open for them, on people they may use. Refusals are 404 and audited; values that break a rule raise
+`AssignmentRejected` before anything is written. Audit lines hold ids and counts, never a note's text.
+
+Invariants kept here, whatever the caller (portal, API, job): the people of an assignment belong to its client
+organisation (never the tenant's own staff or applicants, who have none), and an assignment that has people
+or call notes stays with its client organisation.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from saas.extensions import db
+from saas.modules.access import policy as access
+from saas.modules.access import scopes
 from saas.modules.accounts.models import Membership
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments import queries
@@ -31,13 +37,9 @@ class AssignmentRejected(Rejected):
     """An assignment's values break a rule."""
 
 
-def _refuse(action: str, object_id=None) -> None:
-    subjects_queries.refuse(action, object_id, status=403, message="your role may not do this with this assignment")
-
-
 def require_manager(action: str, assignment: Assignment | None = None) -> None:
-    if not queries.can_manage(subjects_queries.viewer(), assignment):
-        _refuse(action, assignment.id if assignment is not None else None)
+    """`action` ("create", "edit", "erase", "manage") on this assignment, or 404 with an audited refusal."""
+    access.require(action, assignment if assignment is not None else "assignment")
 
 
 def _member_role(user_id) -> str | None:
@@ -53,7 +55,7 @@ def _problems(values: dict) -> dict:
     if org is None:
         problems["client_org_id"] = [_l("Choose one of the client organisations.")]
     supervisor = values.get("supervisor_id")
-    if supervisor is not None and _member_role(supervisor) not in ("supervisor", "admin"):
+    if supervisor is not None and _member_role(supervisor) not in access.roles_for("manage", "assignment"):
         problems["supervisor_id"] = [_l("Choose a supervisor or administrator of this organisation.")]
     agreement = db.session.get(Agreement, values["agreement_id"]) if values.get("agreement_id") else None
     if values.get("agreement_id") and agreement is None:
@@ -74,10 +76,10 @@ def _check(values: dict) -> None:
 
 def create_assignment(data: dict) -> Assignment:
     """A new assignment; a supervisor who makes one supervises it."""
-    require_manager("assignment.create")
+    require_manager("create")
     member = subjects_queries.viewer()
     data = {"active": True, **data, "title": " ".join((data.get("title") or "").split())}
-    if member is not None and member.role == "supervisor":
+    if not access.may_choose_supervisor(member):
         data["supervisor_id"] = member.user_id
     _check(data)
     assignment = Assignment(**data)
@@ -89,14 +91,18 @@ def create_assignment(data: dict) -> Assignment:
 
 
 def update_assignment(assignment: Assignment, data: dict) -> Assignment:
-    require_manager("assignment.update", assignment)
+    require_manager("edit", assignment)
     member = subjects_queries.viewer()
     if "title" in data:
         data = {**data, "title": " ".join((data["title"] or "").split())}
     supervisor = data.get("supervisor_id", assignment.supervisor_id)
-    if member is not None and member.role == "supervisor" and supervisor != member.user_id:
+    if not access.may_choose_supervisor(member) and supervisor != member.user_id:
         raise AssignmentRejected({"supervisor_id": [_l("Only an administrator hands an assignment to another "
                                                         "supervisor.")]})
+    if "client_org_id" in data and data["client_org_id"] != assignment.client_org_id and has_records(assignment):
+        raise AssignmentRejected({"client_org_id": [_l(
+            "This assignment has people or call notes of its client organisation: it cannot move to another "
+            "client organisation. Make a new assignment instead.")]})
     _check({**{name: getattr(assignment, name) for name in FIELDS}, **data})
     for name, value in data.items():
         setattr(assignment, name, value)
@@ -105,9 +111,15 @@ def update_assignment(assignment: Assignment, data: dict) -> Assignment:
     return assignment
 
 
+def has_records(assignment: Assignment) -> bool:
+    """Whether people or call notes hang on the assignment (then its client organisation is fixed)."""
+    return any(db.session.scalar(sa.select(sa.func.count()).select_from(model).where(
+        model.assignment_id == assignment.id)) for model in (AssignmentSubject, CallNote))
+
+
 def set_active(assignment: Assignment, active: bool) -> Assignment:
     """Inactive: the agents lose access to its subjects and call notes (the notes stay for the others)."""
-    require_manager("assignment.update", assignment)
+    require_manager("edit", assignment)
     if assignment.active != active:
         assignment.active = active
         db.session.flush()
@@ -118,7 +130,7 @@ def set_active(assignment: Assignment, active: bool) -> Assignment:
 def delete_assignment(assignment: Assignment) -> int:
     """Delete the assignment with its call notes (seed 004: "deleted with the assignment"), agents and subject
     links; the subjects themselves stay. Returns how many call notes went."""
-    require_manager("assignment.delete", assignment)
+    require_manager("erase", assignment)
     assignment_id = assignment.id
     notes = db.session.execute(sa.delete(CallNote).where(CallNote.assignment_id == assignment_id)).rowcount
     for model in (AssignmentAgent, AssignmentSubject):
@@ -130,7 +142,7 @@ def delete_assignment(assignment: Assignment) -> int:
 
 
 def add_agent(assignment: Assignment, user_id: uuid.UUID) -> AssignmentAgent:
-    require_manager("assignment.agents", assignment)
+    require_manager("manage", assignment)
     if _member_role(user_id) != "agent":
         raise AssignmentRejected({"user_id": [_l("Choose an agent of this organisation.")]})
     existing = db.session.scalar(sa.select(AssignmentAgent).where(
@@ -145,7 +157,7 @@ def add_agent(assignment: Assignment, user_id: uuid.UUID) -> AssignmentAgent:
 
 
 def remove_agent(assignment: Assignment, user_id: uuid.UUID) -> bool:
-    require_manager("assignment.agents", assignment)
+    require_manager("manage", assignment)
     removed = db.session.execute(sa.delete(AssignmentAgent).where(
         AssignmentAgent.assignment_id == assignment.id, AssignmentAgent.user_id == user_id)).rowcount
     if removed:
@@ -154,16 +166,18 @@ def remove_agent(assignment: Assignment, user_id: uuid.UUID) -> bool:
 
 
 def add_subjects(assignment: Assignment, subject_ids) -> int:
-    """Link subjects to the assignment: only the client organisation's own subjects (or subjects of no client),
-    so one client's database never shows up in another client's assignment. Returns how many were new."""
-    require_manager("assignment.subjects", assignment)
+    """Link people to the assignment: only the client organisation's own people, so one client's database
+    never shows up in another client's assignment, and the tenant's own staff and applicants (no client
+    organisation) never show up in any. Returns how many were new."""
+    require_manager("manage", assignment)
     wanted = list(dict.fromkeys(subject_ids))
     found = dict(db.session.execute(
         sa.select(DataSubject.id, DataSubject.client_org_id).where(DataSubject.id.in_(wanted))).all())
-    wrong = [sid for sid in wanted if sid not in found or found[sid] not in (None, assignment.client_org_id)]
+    wrong = [sid for sid in wanted if sid not in found or found[sid] != assignment.client_org_id]
     if wrong:
-        raise AssignmentRejected({"subject_ids": [_l("%(count)s of these data subjects are unknown or belong to "
-                                                     "another client organisation.", count=len(wrong))]})
+        raise AssignmentRejected({"subject_ids": [_l("%(count)s of these data subjects are unknown or do not "
+                                                     "belong to the assignment's client organisation.",
+                                                     count=len(wrong))]})
     linked = queries.subject_ids_of(assignment)
     new = [sid for sid in wanted if sid not in linked]
     db.session.add_all(AssignmentSubject(assignment_id=assignment.id, subject_id=sid) for sid in new)
@@ -174,7 +188,7 @@ def add_subjects(assignment: Assignment, subject_ids) -> int:
 
 
 def remove_subject(assignment: Assignment, subject_id: uuid.UUID) -> bool:
-    require_manager("assignment.subjects", assignment)
+    require_manager("manage", assignment)
     removed = db.session.execute(sa.delete(AssignmentSubject).where(
         AssignmentSubject.assignment_id == assignment.id, AssignmentSubject.subject_id == subject_id)).rowcount
     if removed:
@@ -185,15 +199,14 @@ def remove_subject(assignment: Assignment, subject_id: uuid.UUID) -> bool:
 def add_call_note(assignment: Assignment, subject_id: uuid.UUID, body: str) -> CallNote:
     """A note of a call with one of the assignment's subjects, encrypted with that subject's key."""
     member = subjects_queries.viewer()
-    if not queries.can_write_call_notes(member, assignment):
-        _refuse("call_note.create", assignment.id)
+    access.require("note", assignment)
     body = (body or "").strip()
     problems = {}
     if not body or len(body) > NOTE_MAX:
         problems["body"] = [_l("Write the note (at most %(max)s characters).", max=NOTE_MAX)]
-    usable = [] if member is None or member.role != "agent" else [queries.usable_by_agents()]
-    if subject_id not in queries.subject_ids_of(assignment) or db.session.scalar(
-            sa.select(DataSubject.id).where(DataSubject.id == subject_id, *usable)) is None:
+    if db.session.scalar(sa.select(DataSubject.id).where(
+            DataSubject.id == subject_id, *scopes.assignment_people(assignment),
+            *scopes.subject_conditions(member))) is None:
         problems["subject_id"] = [_l("Choose one of the assignment's data subjects that may be used.")]
     if problems:
         raise AssignmentRejected(problems)

@@ -1,6 +1,6 @@
 """Assignment pages: list, detail (agents, subjects, call notes), add, edit, (de)activate and delete.
 
-Need-to-know comes from `queries`: what a member does not see is 404. Admins manage every assignment,
+Who may do what is the access policy's (`saas.modules.access`): what a member may not see or do is 404. Admins manage every assignment,
 supervisors those they supervise; agents write call notes on the open assignments they work on; client users
 read their own organisation's assignments and notes. Every page that shows personal data is audited.
 """
@@ -13,8 +13,10 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from saas.core.crypto.keyring import keyring
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
 from saas.extensions import db
+from saas.modules import access
+from saas.modules.access import policy, scopes
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.assignments import operations, queries
@@ -25,23 +27,23 @@ from saas.modules.subjects.models import DataSubject
 
 bp = tenant_blueprint("assignments", __name__, template_folder="templates")
 
-MANAGERS = ("admin", "supervisor")
 CANDIDATES_SHOWN = 500
 
 
 @bp.get("/assignments")
+@access.requires("list", "assignment")
 def index():
     status = request.args.get("status")
     active = {"active": True, "inactive": False}.get(status)
     rows = queries.list_assignments(g.membership, active=active)
     return render_template("assignments/index.html", rows=rows, status=status if active is not None else None,
-                           can_create=g.membership.role in MANAGERS)
+                           can_create=access.can(g.membership, "create", "assignment"))
 
 
 def _form(**kwargs) -> AssignmentForm:
     form = AssignmentForm(**kwargs)
-    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role("supervisor", "admin"),
-                     queries.agreements(), choose_supervisor=g.membership.role == "admin")
+    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role(*sorted(policy.roles_for("manage", "assignment"))),
+                     queries.agreements(), choose_supervisor=policy.may_choose_supervisor(g.membership))
     return form
 
 
@@ -51,7 +53,7 @@ def _render_form(form: AssignmentForm, assignment):
 
 
 @bp.route("/assignments/new", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@access.requires("create", "assignment")
 def create():
     form = _form()
     if not form.validate_on_submit():
@@ -68,9 +70,9 @@ def create():
 
 
 @bp.route("/assignments/<assignment_id>/edit", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@access.requires("edit", "assignment")
 def edit(assignment_id):
-    assignment = queries.find_assignment(assignment_id, "assignment.update")
+    assignment = queries.find_assignment(assignment_id, "edit")
     if request.method == "GET":
         return _render_form(_form(obj=assignment, client_org=str(assignment.client_org_id),
                                   supervisor=str(assignment.supervisor_id or ""),
@@ -85,7 +87,7 @@ def edit(assignment_id):
     except operations.AssignmentRejected as exc:
         db.session.rollback()
         add_errors(form, exc.errors, AssignmentForm.FIELD_NAMES)
-        return _render_form(form, queries.find_assignment(assignment_id, "assignment.update"))
+        return _render_form(form, queries.find_assignment(assignment_id, "edit"))
     db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", assignment_id=assignment.id))
@@ -94,10 +96,11 @@ def edit(assignment_id):
 # ---- the detail page and what is done on it ------------------------------------------------------------
 
 def _candidates(assignment, linked: set) -> list[DataSubject]:
-    """Subjects that could be added: the client organisation's own (or of no client), not linked yet."""
+    """People who could be added: the client organisation's own, not linked yet (never the tenant's own
+    staff or applicants, who belong to no client organisation)."""
     found = list(db.session.scalars(
         sa.select(DataSubject).where(
-            sa.or_(DataSubject.client_org_id == assignment.client_org_id, DataSubject.client_org_id.is_(None)),
+            DataSubject.client_org_id == assignment.client_org_id, *scopes.subject_conditions(g.membership),
             DataSubject.id.not_in(linked) if linked else sa.true(), DataSubject.restricted_at.is_(None))
         .order_by(DataSubject.created_at.desc(), DataSubject.id).limit(CANDIDATES_SHOWN)))
     keyring().prefetch([subject.id for subject in found])
@@ -106,12 +109,13 @@ def _candidates(assignment, linked: set) -> list[DataSubject]:
 
 def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None, status=200):
     member = g.membership
-    manage = queries.can_manage(member, assignment)
+    manage = access.can(member, "manage", assignment)
     subjects = queries.subjects_of(assignment, member)
-    flagged = queries.flagged_subjects_of(assignment) if member.role == "agent" else []
+    # Flagged people are listed apart for those who verify them but may not use them yet (agents).
+    flagged = queries.flagged_subjects_of(assignment, member) if scopes.uses_only_usable(member) else []
     notes = queries.call_notes(assignment, member)
     names = {subject.id: subject.full_name for subject in subjects}
-    can_write = queries.can_write_call_notes(member, assignment)
+    can_write = access.can(member, "note", assignment)
     if can_write:
         note_form = note_form or CallNoteForm()
         note_form.subject.choices = [(str(s.id), names[s.id] or _("(no name)")) for s in subjects]
@@ -133,48 +137,47 @@ def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None
         note_form=note_form, subjects_form=subjects_form, agent_form=agent_form, action_form=EmptyForm(),
         organisation=accounts_queries.client_organisation_name(assignment.client_org_id),
         agreement_state=queries.agreement_status(assignment), agreement_required=queries.agreement_required(),
-        supervisor=queries.display_name(assignment.supervisor_id), role=member.role,
+        supervisor=queries.display_name(assignment.supervisor_id), works_on_it=scopes.uses_only_usable(member),
     )
     db.session.commit()
     return page, status
 
 
 @bp.get("/assignments/<assignment_id>")
+@access.requires("view", "assignment")
 def show(assignment_id):
-    return _render_show(queries.find_assignment(assignment_id, "assignment.view"))
+    return _render_show(queries.find_assignment(assignment_id, "view"))
 
 
-def _managed(assignment_id, action: str):
+def _managed(assignment_id, action: str = "manage"):
     assignment = queries.find_assignment(assignment_id, action)
-    if not queries.can_manage(g.membership, assignment):
-        abort(404)
     if not EmptyForm().validate():
         abort(400)
     return assignment
 
 
 @bp.post("/assignments/<assignment_id>/activate")
-@roles_required(*MANAGERS)
+@access.requires("edit", "assignment")
 def activate(assignment_id):
-    operations.set_active(_managed(assignment_id, "assignment.update"), True)
+    operations.set_active(_managed(assignment_id, "edit"), True)
     db.session.commit()
     flash(_("The assignment is active: its agents can work on it."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
 
 @bp.post("/assignments/<assignment_id>/deactivate")
-@roles_required(*MANAGERS)
+@access.requires("edit", "assignment")
 def deactivate(assignment_id):
-    operations.set_active(_managed(assignment_id, "assignment.update"), False)
+    operations.set_active(_managed(assignment_id, "edit"), False)
     db.session.commit()
     flash(_("The assignment is inactive: its agents no longer see its data."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
 
 @bp.post("/assignments/<assignment_id>/agents")
-@roles_required(*MANAGERS)
+@access.requires("manage", "assignment")
 def add_agent(assignment_id):
-    assignment = queries.find_assignment(assignment_id, "assignment.agents")
+    assignment = queries.find_assignment(assignment_id, "manage")
     form = AgentForm()
     form.user.choices = [(str(m.user_id), u.display_name) for m, u in queries.members_with_role("agent")]
     if not form.validate():
@@ -186,9 +189,9 @@ def add_agent(assignment_id):
 
 
 @bp.post("/assignments/<assignment_id>/agents/<user_id>/remove")
-@roles_required(*MANAGERS)
+@access.requires("manage", "assignment")
 def remove_agent(assignment_id, user_id):
-    assignment = _managed(assignment_id, "assignment.agents")
+    assignment = _managed(assignment_id)
     if not operations.remove_agent(assignment, _uuid_or_404(user_id)):
         abort(404)
     db.session.commit()
@@ -197,9 +200,9 @@ def remove_agent(assignment_id, user_id):
 
 
 @bp.post("/assignments/<assignment_id>/subjects")
-@roles_required(*MANAGERS)
+@access.requires("manage", "assignment")
 def add_subjects(assignment_id):
-    assignment = queries.find_assignment(assignment_id, "assignment.subjects")
+    assignment = queries.find_assignment(assignment_id, "manage")
     form = SubjectsForm()
     form.subjects.choices = [(str(s.id), "") for s in _candidates(assignment, queries.subject_ids_of(assignment))]
     if not form.validate():
@@ -216,9 +219,9 @@ def add_subjects(assignment_id):
 
 
 @bp.post("/assignments/<assignment_id>/subjects/<subject_id>/remove")
-@roles_required(*MANAGERS)
+@access.requires("manage", "assignment")
 def remove_subject(assignment_id, subject_id):
-    assignment = _managed(assignment_id, "assignment.subjects")
+    assignment = _managed(assignment_id)
     if not operations.remove_subject(assignment, _uuid_or_404(subject_id)):
         abort(404)
     db.session.commit()
@@ -227,10 +230,9 @@ def remove_subject(assignment_id, subject_id):
 
 
 @bp.post("/assignments/<assignment_id>/notes")
+@access.requires("note", "assignment")
 def add_note(assignment_id):
-    assignment = queries.find_assignment(assignment_id, "call_note.create")
-    if not queries.can_write_call_notes(g.membership, assignment):
-        abort(404)
+    assignment = queries.find_assignment(assignment_id, "note")
     form = CallNoteForm()
     form.subject.choices = [(str(s.id), "") for s in queries.subjects_of(assignment, g.membership)]
     if not form.validate():
@@ -247,11 +249,9 @@ def add_note(assignment_id):
 
 
 @bp.route("/assignments/<assignment_id>/delete", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@access.requires("erase", "assignment")
 def delete(assignment_id):
-    assignment = queries.find_assignment(assignment_id, "assignment.delete")
-    if not queries.can_manage(g.membership, assignment):
-        abort(404)
+    assignment = queries.find_assignment(assignment_id, "erase")
     form = EmptyForm()
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200

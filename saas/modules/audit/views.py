@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask import render_template, request
 
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
+from saas.modules import access
 from saas.modules.audit import queries
 
 bp = tenant_blueprint("audit", __name__, template_folder="templates")
@@ -11,7 +12,7 @@ PER_PAGE = 50
 
 
 @bp.get("/audit")
-@roles_required("admin")
+@access.requires("list", "audit")
 def index():
     page = max(1, request.args.get("page", 1, type=int))
     return render_template("audit/index.html", entries=queries.recent_entries(page, PER_PAGE))

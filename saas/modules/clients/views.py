@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
+from saas.modules import access
 from saas.extensions import db
 from saas.modules.clients import operations, queries
 from saas.modules.clients.forms import OrganisationForm
@@ -17,13 +18,13 @@ def _render(form: OrganisationForm, status: int = 200):
 
 
 @bp.get("/clients")
-@roles_required("admin")
+@access.requires("list", "client_org")
 def index():
     return _render(OrganisationForm())
 
 
 @bp.post("/clients")
-@roles_required("admin")
+@access.requires("create", "client_org")
 def create():
     form = OrganisationForm()
     if not form.validate():

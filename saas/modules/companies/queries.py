@@ -1,5 +1,6 @@
 """Reads of companies (general business data, not personal: nothing here is encrypted or audited as a read).
-Client users see only their own client organisation's companies."""
+Who sees which company is the access policy's (`saas.modules.access.scopes.company_conditions`): a client
+user only through records of its own organisation."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -7,21 +8,16 @@ import sqlalchemy as sa
 from saas.core.paging import Page
 from saas.core.web import get_or_404
 from saas.extensions import db
-from saas.modules.assignments import queries as need_to_know
+from saas.modules.access import policy as access
+from saas.modules.access import scopes
 from saas.modules.companies.models import Company
 from saas.modules.subjects import queries as subjects_queries
 from saas.modules.subjects.models import DataSubject
 
 
-def _conditions(membership) -> list:
-    if membership is not None and membership.role == "client":
-        return [Company.client_org_id == membership.client_org_id]
-    return []
-
-
 def list_companies(page: int, per_page: int, *, needs_verification: bool = False, search: str | None = None) -> Page:
     """One page of companies by name; `search` matches a part of the name, the city or the KvK number."""
-    conditions = _conditions(subjects_queries.viewer())
+    conditions = scopes.company_conditions(subjects_queries.viewer())
     if needs_verification:
         conditions.append(Company.needs_verification_since.is_not(None))
     if search:
@@ -35,12 +31,11 @@ def list_companies(page: int, per_page: int, *, needs_verification: bool = False
     return Page(items, total, page, per_page)
 
 
-def find_company(company_id, action: str = "company.read") -> Company:
-    """The company if the current member may see it; otherwise 404 (a refusal within the tenant is audited)."""
+def find_company(company_id, action: str = "view", *, audit_as: str | None = None) -> Company:
+    """The company if the current member may do `action` (a policy action) with it; otherwise 404 (a refusal
+    within the tenant is audited)."""
     company = get_or_404(Company, company_id)
-    conditions = _conditions(subjects_queries.viewer())
-    if conditions and db.session.scalar(sa.select(Company.id).where(Company.id == company.id, *conditions)) is None:
-        subjects_queries.refuse(action, company.id)
+    access.require(action, company, audit_as=audit_as)
     return company
 
 
@@ -50,6 +45,6 @@ def find_by_kvk(kvk_number: str) -> Company | None:
 
 def subject_count(company: Company) -> int:
     """How many data subjects working at the company the current member may see (a count: nothing read)."""
-    conditions = need_to_know.subject_conditions(subjects_queries.viewer())
+    conditions = scopes.subject_conditions(subjects_queries.viewer())
     return db.session.scalar(sa.select(sa.func.count(DataSubject.id))
                              .where(DataSubject.company_id == company.id, *conditions))

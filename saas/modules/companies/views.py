@@ -4,8 +4,9 @@ from __future__ import annotations
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
 from saas.extensions import db
+from saas.modules import access
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.companies import operations, queries
@@ -16,8 +17,6 @@ from saas.modules.subjects.forms import add_errors
 bp = tenant_blueprint("companies", __name__, template_folder="templates")
 
 PER_PAGE = 25
-WRITERS = ("admin", "supervisor")
-VERIFIERS = ("admin", "supervisor", "agent")
 
 
 def _page_number() -> int:
@@ -28,22 +27,25 @@ def _page_number() -> int:
 
 
 @bp.get("/companies")
+@access.requires("list", "company")
 def index():
     needs_verification = request.args.get("verification") == "needed"
     search = (request.args.get("q") or "").strip()[:100] or None
     page = queries.list_companies(_page_number(), PER_PAGE, needs_verification=needs_verification, search=search)
     filters = {"verification": "needed" if needs_verification else None, "q": search}
     return render_template("companies/index.html", page=page, filters=filters, needs_verification=needs_verification,
-                           search=search, can_edit=g.membership.role in WRITERS)
+                           search=search, can_edit=access.can(g.membership, "create", "company"))
 
 
 @bp.get("/companies/<company_id>")
+@access.requires("view", "company")
 def show(company_id):
     company = queries.find_company(company_id)
     return render_template("companies/show.html", company=company, subjects=queries.subject_count(company),
                            organisation=accounts_queries.client_organisation_name(company.client_org_id),
-                           role=g.membership.role, can_edit=g.membership.role in WRITERS,
-                           can_verify=g.membership.role in VERIFIERS, form=EmptyForm())
+                           can_edit=access.can(g.membership, "edit", "company"),
+                           can_verify=access.can(g.membership, "verify", "company"),
+                           can_erase=access.can(g.membership, "erase", "company"), form=EmptyForm())
 
 
 def _form(**kwargs) -> CompanyForm:
@@ -58,7 +60,7 @@ def _render_form(form: CompanyForm, company):
 
 
 @bp.route("/companies/new", methods=["GET", "POST"])
-@roles_required(*WRITERS)
+@access.requires("create", "company")
 def create():
     form = _form()
     if not form.validate_on_submit():
@@ -75,9 +77,9 @@ def create():
 
 
 @bp.route("/companies/<company_id>/edit", methods=["GET", "POST"])
-@roles_required(*WRITERS)
+@access.requires("edit", "company")
 def edit(company_id):
-    company = queries.find_company(company_id, "company.update")
+    company = queries.find_company(company_id, "edit")
     if request.method == "GET":
         return _render_form(_form(obj=company, client_org=str(company.client_org_id or "")), company)
     form = _form()
@@ -90,16 +92,16 @@ def edit(company_id):
     except operations.CompanyRejected as exc:
         db.session.rollback()
         add_errors(form, exc.errors)
-        return _render_form(form, queries.find_company(company_id, "company.update"))
+        return _render_form(form, queries.find_company(company_id, "edit"))
     db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", company_id=company.id))
 
 
 @bp.post("/companies/<company_id>/verify")
-@roles_required(*VERIFIERS)
+@access.requires("verify", "company")
 def verify(company_id):
-    company = queries.find_company(company_id, "company.verify")
+    company = queries.find_company(company_id, "verify")
     if not EmptyForm().validate():
         abort(400)
     retention.verify_record(company)
@@ -109,9 +111,9 @@ def verify(company_id):
 
 
 @bp.route("/companies/<company_id>/delete", methods=["GET", "POST"])
-@roles_required("admin")
+@access.requires("erase", "company")
 def delete(company_id):
-    company = queries.find_company(company_id, "company.delete")
+    company = queries.find_company(company_id, "erase")
     form = EmptyForm()
     if not form.validate_on_submit():
         status = 400 if form.is_submitted() else 200

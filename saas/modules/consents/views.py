@@ -13,7 +13,8 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from saas.core import clock
-from saas.core.web import roles_required, switch_tenant, tenant_blueprint
+from saas.core.web import switch_tenant, tenant_blueprint
+from saas.modules import access
 from saas.extensions import db, limiter
 from saas.modules.consents import operations, queries
 from saas.modules.consents.forms import (
@@ -28,7 +29,6 @@ public_bp = Blueprint("consents_public", __name__, template_folder="templates")
 # The app registers each feature's `bp`; the public page (no tenant in its URL) is registered with it.
 bp.record_once(lambda state: state.app.register_blueprint(public_bp))
 
-MANAGERS = ("admin", "supervisor")
 PUBLIC_RATE_LIMIT = "30 per minute"
 
 
@@ -55,7 +55,7 @@ def _status_label(value: str) -> str:
 # ---- portal -------------------------------------------------------------------------------------------
 
 @bp.route("/subjects/<subject_id>/consents/new", methods=["GET", "POST"])
-@roles_required(*MANAGERS)
+@access.requires("create", "consent")
 def create(subject_id):
     subject = subjects_queries.find_subject(subject_id, "consent.give")
     form = ConsentForm()
@@ -85,7 +85,7 @@ def _given_at(given_on):
 
 
 @bp.post("/subjects/<subject_id>/consents/<consent_id>/withdraw")
-@roles_required(*MANAGERS)
+@access.requires("edit", "consent")
 def withdraw(subject_id, consent_id):
     subject = subjects_queries.find_subject(subject_id, "consent.withdraw")
     record = queries.find_record(subject, consent_id)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import g, render_template
 
 from saas.core.web import tenant_blueprint
+from saas.modules import access
+from saas.modules.access import policy, scopes
 from saas.modules.dashboard import queries
 from saas.modules.subjects.forms import category_label
 
@@ -17,24 +19,21 @@ def category_plural(category: str) -> str:
 
 
 def _overview(membership) -> dict:
-    """Staff who manage the tenant see its totals; a client sees its own organisation's database only;
-    an agent sees no totals (need-to-know)."""
-    role = membership.role
-    if role in ("admin", "supervisor"):
-        overview = {
-            "members": queries.members_by_role(),
-            "subjects": queries.subjects_by_category(),
-            "client_organisations": queries.client_organisation_count(),
-        }
-        if role == "admin":
-            overview["audit_today"] = queries.audit_entries_today()
-        return overview
-    if role == "client":
-        return {"subjects": queries.subjects_by_category(client_org_id=membership.client_org_id)}
-    return {}
+    """Staff who manage the tenant see its totals; a client sees its own organisation's database only, the
+    board the HR files; an agent sees no totals (need-to-know). All decided by the access policy."""
+    overview: dict = {}
+    if policy.sees_whole_tenant(membership):
+        overview["members"] = queries.members_by_role()
+        overview["client_organisations"] = queries.client_organisation_count()
+    if not scopes.uses_only_usable(membership):
+        overview["subjects"] = queries.subjects_by_category(scopes.subject_conditions(membership))
+    if access.can(membership, "list", "audit"):
+        overview["audit_today"] = queries.audit_entries_today()
+    return overview
 
 
 @bp.get("/")
+@access.requires("view", "dashboard")
 def index():
     overview = _overview(g.membership)
     subjects = overview.get("subjects")

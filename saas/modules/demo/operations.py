@@ -50,7 +50,10 @@ DEMO_ACCOUNTS = (
     ("agent2", "agent", None),
     ("client", "client", 0),
     ("client2", "client", 1),
+    ("board", "board", None),
 )
+# Added later than the others: its name comes from a Faker of its own, so every other demo name stays the same.
+LATER_ACCOUNTS = ("board",)
 
 # Which kinds of people a tenant holds follows from its sector plugins (the registry); these the demo leaves out
 # (people who only appear beside others: a referee, a user of a managed system).
@@ -173,8 +176,11 @@ def plan_tenant(slug: str, plugins, today: date, subject_count: int = SUBJECTS_P
         (fake.unique.company(), str(fake.random_number(digits=8, fix_len=True)))
         for _ in range(ORGANISATIONS_PER_TENANT)
     )
+    later = Faker("nl_NL")
+    later.seed_instance(zlib.crc32(f"{slug}:later".encode()))
     accounts_ = tuple(
-        PlannedAccount(demo_email(local, slug), fake.name(), role, org) for local, role, org in DEMO_ACCOUNTS
+        PlannedAccount(demo_email(local, slug), (later if local in LATER_ACCOUNTS else fake).name(), role, org)
+        for local, role, org in DEMO_ACCOUNTS
     )
     leadgen = keeps_companies(plugins)
     companies = records.plan_companies(fake, today, company_domain) if leadgen else ()

@@ -216,7 +216,9 @@ def plan_assignments(rnd: random.Random, subjects, organisations: int, leadgen: 
         wanted.append(("Belronde voorjaar (afgerond)", 1, False, ("agent2",), 8, 3))
     planned = []
     for title, org, active, agents, size, notes in wanted:
-        pool = [i for i, s in enumerate(subjects) if s.client_org_index in (org, None) and usable(s)][:size]
+        # Only the client organisation's own people: the tenant's staff and applicants never join a client's
+        # assignment (issue 9, the access policy's invariant).
+        pool = [i for i, s in enumerate(subjects) if s.client_org_index == org and usable(s)][:size]
         chosen = tuple(pool)
         note_rows = tuple((index, rnd.choice(CALL_NOTES), rnd.randint(1, 60)) for index in chosen[:notes])
         planned.append(PlannedAssignment(title, org, active, agents, chosen, note_rows))

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
+from saas.modules import access
 from saas.jobs import progress as job_progress
 from saas.modules.jobs_admin import operations, queries
 
@@ -20,13 +21,13 @@ def _tenant_job_or_404(job_id: str):
 
 
 @bp.get("/jobs")
-@roles_required("admin")
+@access.requires("manage", "job")
 def index():
     return render_template("jobs_admin/index.html", jobs=queries.tenant_jobs(g.tenant.id))
 
 
 @bp.post("/jobs/<job_id>/retry")
-@roles_required("admin")
+@access.requires("manage", "job")
 def retry(job_id: str):
     job = _tenant_job_or_404(job_id)
     try:
@@ -39,6 +40,7 @@ def retry(job_id: str):
 
 
 @bp.get("/jobs/<job_id>/progress")
+@access.requires("view", "job")
 def progress(job_id: str):
     job = _tenant_job_or_404(job_id)
     status = job.get_status()

@@ -8,8 +8,10 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from saas.core.crypto.aead import DecryptionError
-from saas.core.web import get_or_404, roles_required, tenant_blueprint
+from saas.core.web import get_or_404, tenant_blueprint
 from saas.core.forms import EmptyForm
+from saas.extensions import db
+from saas.modules import access
 from saas.modules.audit import operations as audit
 from saas.modules.outbox import operations, queries
 from saas.modules.outbox.models import FAILED, OutboxMail
@@ -19,7 +21,7 @@ PER_PAGE = 50
 
 
 @bp.get("/outbox")
-@roles_required("admin")
+@access.requires("manage", "outbox")
 def index():
     page = request.args.get("page", "1")
     if not page.isdigit() or int(page) < 1:
@@ -30,7 +32,7 @@ def index():
 
 
 @bp.get("/outbox/<mail_id>")
-@roles_required("admin")
+@access.requires("manage", "outbox")
 def show(mail_id):
     mail = get_or_404(OutboxMail, mail_id)
     try:
@@ -44,7 +46,7 @@ def show(mail_id):
 
 
 @bp.post("/outbox/<mail_id>/requeue")
-@roles_required("admin")
+@access.requires("manage", "outbox")
 def requeue(mail_id):
     mail = get_or_404(OutboxMail, mail_id)
     if not EmptyForm().validate() or mail.status != FAILED:

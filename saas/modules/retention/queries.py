@@ -293,10 +293,14 @@ class QueueItem:
         return self.record.id
 
 
-def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UUID | None = None) -> Page:
+def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UUID | None = None, *,
+                       membership=None) -> Page:
     """Flagged subjects and companies, longest waiting first. Subjects are loaded (and their keys fetched
     together) for display. The caller audits the read (a query writes nothing).
-    `client_org_id` limits the queue to one client organisation's records (a client user)."""
+    `client_org_id` limits the queue to one client organisation's records (a client user); `membership`
+    to what that member may see (the access policy's scopes; None: the whole tenant)."""
+    from saas.modules.access import scopes
+
     from saas.core.crypto.keyring import keyring
 
     subjects = sa.select(sa.literal("subject").label("kind"), DataSubject.id.label("id"),
@@ -304,7 +308,8 @@ def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UU
         DataSubject.needs_verification_since.is_not(None), DataSubject.restricted_at.is_(None))
     companies = sa.select(sa.literal("company").label("kind"), Company.id.label("id"),
                           Company.needs_verification_since.label("since")).where(
-        Company.needs_verification_since.is_not(None))
+        Company.needs_verification_since.is_not(None), *scopes.company_conditions(membership))
+    subjects = subjects.where(*scopes.subject_conditions(membership, verifying=True))
     if client_org_id is not None:
         subjects = subjects.where(DataSubject.client_org_id == client_org_id)
         companies = companies.where(Company.client_org_id == client_org_id)

@@ -21,7 +21,9 @@ from flask_babel import ngettext
 
 from saas.core import clock
 from saas.core.paging import Page
-from saas.core.web import endpoint_url, get_or_404, roles_required, tenant_blueprint
+from saas.core.web import endpoint_url, get_or_404, tenant_blueprint
+from saas.modules import access
+from saas.modules.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.companies import queries as companies_queries
 from saas.modules.retention import engine, jobs, operations, policies, queries
@@ -34,8 +36,6 @@ from saas.plugins.manager import current_registry
 
 bp = tenant_blueprint("retention", __name__, template_folder="templates")
 
-MANAGERS = ("admin", "supervisor")
-VERIFIERS = ("admin", "supervisor", "agent")
 PER_PAGE = 25
 HISTORY = 20
 FORECAST_MONTHS = 12
@@ -246,26 +246,24 @@ def forecast_view(forecast: queries.Forecast) -> ForecastView:
 # ---- pages -----------------------------------------------------------------------------------------
 
 @bp.get("/retention")
+@access.requires("view", "retention")
 def index():
-    role = g.membership.role
-    if role == "agent":
+    if scopes.uses_only_usable(g.membership):  # an agent: its part of retention is the verification queue
         return redirect(url_for(".verification_queue"))
-    if role not in MANAGERS:
-        abort(404)
     in_force = policies.effective_policies(g.tenant)
     forecast = forecast_view(queries.forecast_by_month(g.tenant, months=FORECAST_MONTHS))
     page = render_template(
         "retention/index.html", enabled=[p for p in in_force if p.enabled],
         disabled=[p for p in in_force if not p.enabled], holds=policies.active_holds(g.tenant),
         forecast=forecast, history=queries.sweep_history(HISTORY), running=queries.running_sweep(),
-        form=SweepForm() if role == "admin" else None, plugin_titles=_plugin_titles(),
+        form=SweepForm() if access.can(g.membership, "create", "sweep") else None, plugin_titles=_plugin_titles(),
         period_text=period_text, origin_of=origin_of, colours=ACTION_COLOURS, today=clock.today(),
     )
     return page
 
 
 @bp.post("/retention/sweeps")
-@roles_required("admin")
+@access.requires("create", "sweep")
 def start_sweep():
     form = SweepForm()
     dry_run = form.chosen() if form.validate() else None
@@ -278,7 +276,7 @@ def start_sweep():
 
 
 @bp.get("/retention/sweeps/<run_id>")
-@roles_required(*MANAGERS)
+@access.requires("view", "sweep")
 def sweep(run_id):
     run = get_or_404(SweepRun, run_id)
     rows = sorted((key, action, count) for key, actions in (run.counts or {}).items()
@@ -299,8 +297,8 @@ def _page_number() -> int:
 def _queue_page(page: int):
     """Managers get the whole queue (subjects and companies); an agent only the flagged subjects of its
     open assignments (need-to-know, decided by the subjects' queries)."""
-    if g.membership.role in MANAGERS:
-        found = queries.verification_queue(page, PER_PAGE)
+    if not scopes.uses_only_usable(g.membership):
+        found = queries.verification_queue(page, PER_PAGE, membership=g.membership)
         audit.record("retention.queue", "data_subject", None,   # one line with counts, like the subjects list
                      detail={"count": len(found.items), "total": found.total, "page": page, "per_page": PER_PAGE})
         return found
@@ -310,12 +308,11 @@ def _queue_page(page: int):
 
 
 @bp.get("/retention/verify")
-@roles_required(*VERIFIERS)
+@access.requires("verify", "person")
 def verification_queue():
     page = _queue_page(_page_number())
-    role = g.membership.role
-    view = render_template("retention/verify.html", page=page, role=role,
-                           can_edit=role in MANAGERS,
+    view = render_template("retention/verify.html", page=page, agent_view=scopes.uses_only_usable(g.membership),
+                           can_edit=access.can(g.membership, "edit", "person"),
                            companies_url=endpoint_url("companies.index", verification="needed"))
     return view
 
@@ -331,7 +328,7 @@ def _back_to_queue():
 
 
 @bp.post("/retention/verify/subjects/<subject_id>")
-@roles_required(*VERIFIERS)
+@access.requires("verify", "person")
 def verify_subject(subject_id):
     subject = subjects_queries.find_subject(subject_id, "retention.verify", verifying=True)
     _checked_form()
@@ -341,9 +338,9 @@ def verify_subject(subject_id):
 
 
 @bp.post("/retention/verify/companies/<company_id>")
-@roles_required(*VERIFIERS)
+@access.requires("verify", "company")
 def verify_company(company_id):
-    company = companies_queries.find_company(company_id, "retention.verify")
+    company = companies_queries.find_company(company_id, "verify", audit_as="retention.verify")
     _checked_form()
     operations.verify_record(company)
     flash(_("The company is verified."), "success")
@@ -360,7 +357,7 @@ def _purges_at_once(subject) -> list[policies.EffectivePolicy]:
 
 
 @bp.route("/retention/verify/subjects/<subject_id>/left", methods=["GET", "POST"])
-@roles_required(*VERIFIERS)
+@access.requires("verify", "person")
 def mark_left(subject_id):
     subject = subjects_queries.find_subject(subject_id, "retention.left_company", verifying=True)
     if request.method == "GET":

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import abort
 
 from saas.api import api_blueprint
+from saas.modules import access
 from saas.modules.erasure import operations as erasure
 from saas.modules.erasure.schemas import ErasureOut
 from saas.modules.retention import operations as retention
@@ -22,6 +22,7 @@ blp = api_blueprint(
 
 @blp.route("")
 class Subjects(MethodView):
+    @access.requires("list", "person")
     @blp.arguments(SubjectListArgs, location="query")
     @blp.response(200, SubjectOut(many=True))
     @blp.paginate(page_size=20, max_page_size=100)
@@ -33,6 +34,7 @@ class Subjects(MethodView):
         pagination_parameters.item_count = page.total
         return page.items
 
+    @access.requires("create", "person")
     @blp.arguments(SubjectCreate)
     @blp.response(201, SubjectOut)
     def post(self, data):
@@ -45,11 +47,13 @@ class Subjects(MethodView):
 
 @blp.route("/<subject_id>")
 class SubjectItem(MethodView):
+    @access.requires("view", "person")
     @blp.response(200, SubjectOut)
     def get(self, subject_id):
         """Read one subject."""
         return queries.get_subject(subject_id)
 
+    @access.requires("edit", "person")
     @blp.arguments(SubjectUpdate)
     @blp.response(200, SubjectOut)
     def patch(self, data, subject_id):
@@ -60,6 +64,7 @@ class SubjectItem(MethodView):
         except operations.SubjectRejected as exc:
             exc.abort()
 
+    @access.requires("erase", "person")
     @blp.response(200, ErasureOut, description="Erased except what a running legal hold keeps (e.g. the "
                   "fiscal fields for 7 years, AWR art. 52(4)): the kept fields, restricted to that duty, with "
                   "the legal basis and the date the duty ends.")
@@ -74,6 +79,7 @@ class SubjectItem(MethodView):
 
 @blp.route("/<subject_id>/verify")
 class SubjectVerify(MethodView):
+    @access.requires("verify", "person")
     @blp.response(200, SubjectOut)
     def post(self, subject_id):
         """Record that the record was checked today (clears its verification flag). The one way an agent
@@ -85,6 +91,7 @@ class SubjectVerify(MethodView):
 
 @blp.route("/<subject_id>/left-company")
 class SubjectLeftCompany(MethodView):
+    @access.requires("verify", "person")
     @blp.response(204)
     def post(self, subject_id):
         """Record that the person no longer works at the company; the retention rules act on it at once
@@ -93,6 +100,4 @@ class SubjectLeftCompany(MethodView):
 
 
 def _subject_to_check(subject_id, action: str):
-    if queries.viewer().role == "client":
-        abort(404, message="not found")
     return queries.find_subject(subject_id, action, verifying=True)

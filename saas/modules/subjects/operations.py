@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
+from saas.modules.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.erasure import operations as erasure
 from saas.modules.erasure.operations import ErasureOutcome
@@ -32,7 +33,7 @@ class SubjectRejected(Rejected):
 def _check_client_org(action: str, data: dict, object_id=None) -> dict:
     """A client user's subjects always belong to its own organisation."""
     member = queries.viewer()
-    if member is None or member.role != "client":
+    if scopes.own_client_org(member) is None:
         return data
     requested = data.get("client_org_id", member.client_org_id)
     if requested != member.client_org_id:
@@ -81,10 +82,29 @@ def check_values(values: dict, *, changed=None) -> None:
         raise SubjectRejected(errors)
 
 
+def _scope_problems(subject: DataSubject | None, data: dict) -> dict:
+    """Values that would take a person out of the writer's sight or break an assignment: an HR file is kept by
+    the board only (seed 004, section 9), and a person in assignments keeps their client organisation (the
+    people of an assignment belong to its client organisation)."""
+    problems: dict[str, list] = {}
+    category = data.get("category", subject.category if subject is not None else None)
+    if category is not None and not scopes.category_in_scope(queries.viewer(), category):
+        problems["category"] = [_l("Records in this category are kept by the board only (HR files), and the "
+                                   "board keeps nothing else.")]
+    if (subject is not None and "client_org_id" in data and data["client_org_id"] != subject.client_org_id
+            and scopes.assignment_count_of_subject(subject)):
+        problems["client_org_id"] = [_l("This person is in assignments of their client organisation: take them "
+                                        "off those assignments before moving them to another organisation.")]
+    return problems
+
+
 def create_subject(data: dict) -> DataSubject:
     """`data` is validated by `schemas.SubjectCreate` (or the form)."""
     queries.require_write("subject.create")
     data = _check_client_org("subject.create", dict(data))
+    problems = _scope_problems(None, data)
+    if problems:
+        raise SubjectRejected(problems)
     check_values(data)
     subject = DataSubject(**data)
     db.session.add(subject)
@@ -98,6 +118,9 @@ def update_subject(subject: DataSubject, data: dict) -> DataSubject:
     queries.require_write("subject.update", subject.id)
     if "client_org_id" in data:
         data = _check_client_org("subject.update", dict(data), subject.id)
+    problems = _scope_problems(subject, data)
+    if problems:
+        raise SubjectRejected(problems)
     check_values({**{name: getattr(subject, name) for name in _CHECKED}, **data}, changed=data)
     for name, value in data.items():
         setattr(subject, name, value)

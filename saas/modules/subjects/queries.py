@@ -3,8 +3,9 @@
 Every read of personal data writes an audit line (ids and counts only) in the current transaction;
 the caller commits, as for writes. Who reads: `g.membership` inside a request (a request without a
 member sees nothing); outside a request (jobs, commands) the system reads the whole tenant.
-Need-to-know is decided in one place, `saas.modules.assignments.queries`: client users see only their
-own client organisation's subjects, agents only the usable subjects of their open assignments.
+Who sees and changes which person is decided by the access policy (`saas.modules.access`): client users
+see only their own client organisation's people, agents only the usable people of their open assignments,
+the board only HR files.
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from saas.core.web import get_or_404
 from saas.core.paging import Page
 from saas.extensions import db
 from saas.modules.accounts.models import Membership
-from saas.modules.assignments import queries as need_to_know
+from saas.modules.access import policy as access
+from saas.modules.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.companies.models import Company
@@ -28,7 +30,8 @@ from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 from saas.plugins.manager import current_registry
 
-WRITER_ROLES = ("admin", "supervisor", "client")
+# Audit names of the writes -> the policy's actions on a person.
+_WRITES = {"subject.create": "create", "subject.update": "edit", "subject.delete": "erase"}
 
 
 def viewer() -> Membership | None:
@@ -48,9 +51,10 @@ def refuse(action: str, object_id=None, *, status: int = 404, message: str | Non
 
 
 def require_write(action: str, object_id=None) -> None:
+    """The policy's yes for a write on people (`action`: its audit name), or 404 with an audited refusal."""
     member = viewer()
-    if member is not None and member.role not in WRITER_ROLES:
-        refuse(action, object_id, status=403, message="your role may read data subjects but not change them")
+    if member is not None and not access.allowed(member.role, _WRITES.get(action, "edit"), "person"):
+        refuse(action, object_id)
 
 
 def list_subjects(page: int, per_page: int, category: str | None = None, *, needs_verification: bool = False,
@@ -58,7 +62,7 @@ def list_subjects(page: int, per_page: int, category: str | None = None, *, need
     """One page of subjects, newest first; the read is audited as one line with count and page.
     `needs_verification`: only the subjects flagged for verification (an agent sees those of its
     assignments only in this list, to verify them)."""
-    conditions = need_to_know.subject_conditions(viewer(), verifying=needs_verification)
+    conditions = scopes.subject_conditions(viewer(), verifying=needs_verification)
     if category:
         conditions.append(DataSubject.category == category)
     if needs_verification:
@@ -88,7 +92,7 @@ def find_subject(subject_id, action: str = "subject.read", *, verifying: bool = 
     subject = get_or_404(DataSubject, subject_id)
     if erasure_queries.is_erased(subject.id):
         abort(404)   # a person whose key is gone is erased: not found, never an error
-    if not need_to_know.can_see_subject(viewer(), subject, verifying=verifying):
+    if not scopes.can_see_subject(viewer(), subject, verifying=verifying):
         refuse(action, subject.id)
     return subject
 
@@ -115,10 +119,16 @@ def company_exists(company_id: uuid.UUID) -> bool:
 
 
 def companies() -> list[Company]:
-    """Companies a subject can work at, by name (business data: nothing to audit)."""
-    return list(db.session.scalars(sa.select(Company).order_by(Company.name, Company.id)))
+    """Companies a subject can work at that the current member may see, by name (business data: nothing to
+    audit)."""
+    return list(db.session.scalars(sa.select(Company).where(*scopes.company_conditions(viewer()))
+                                   .order_by(Company.name, Company.id)))
 
 
 def company_name(company_id) -> str | None:
+    """The company's name if the current member may see the company (a client: only through records of
+    its own organisation); else None, so a filter by id reveals nothing."""
     company = db.session.get(Company, company_id) if company_id is not None else None
-    return company.name if company is not None else None
+    if company is None or not scopes.can_see_company(viewer(), company):
+        return None
+    return company.name

@@ -1,8 +1,8 @@
 """Data-subject pages: list, detail, create, edit, verify and erase, within one tenant.
 
-Reads and writes go through `queries` and `operations`, which apply need-to-know (client users see their
-own client organisation, agents the usable subjects of their open assignments) and audit every read (ids
-only). Agents read and verify; admins and supervisors edit; only admins erase.
+Who may do what is the access policy's (`saas.modules.access`): reads and writes go through `queries` and
+`operations`, which apply need-to-know (client users see their own client organisation, agents the usable
+subjects of their open assignments, the board HR files) and audit every read (ids only).
 """
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import uuid
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from saas.core.web import roles_required, tenant_blueprint
+from saas.core.web import tenant_blueprint
 from saas.extensions import db
 from saas.modules.accounts import queries as accounts_queries
-from saas.modules.assignments import queries as need_to_know
+from saas.modules import access
+from saas.modules.access import policy, scopes
+from saas.modules.assignments import queries as assignments_queries
 from saas.modules.audit import operations as audit
 from saas.modules.consents import queries as consents_queries
 from saas.modules.erasure import labels as erasure_labels
@@ -29,7 +31,6 @@ from saas.modules.subjects.forms import (
 bp = tenant_blueprint("subjects", __name__, template_folder="templates")
 
 PER_PAGE = 25
-EDITORS = ("admin", "supervisor")
 NEEDS_VERIFICATION = "needed"
 
 
@@ -75,6 +76,7 @@ def _company_filter() -> uuid.UUID | None:
 
 
 @bp.get("/subjects")
+@access.requires("list", "person")
 def index():
     categories = queries.allowed_categories()
     category = request.args.get("category") or None
@@ -90,30 +92,43 @@ def index():
                "company": str(company_id) if company_id else None}
     return render_template("subjects/index.html", page=page, category=category, categories=categories,
                            needs_verification=needs_verification, filters=filters, company=company,
-                           can_edit=g.membership.role in EDITORS,
-                           organisations=_organisation_names() if g.membership.role != "client" else {})
+                           can_edit=access.can(g.membership, "create", "person"),
+                           organisations=_organisation_names() if policy.sees_whole_tenant(g.membership) else {},
+                           verify_links=scopes.uses_only_usable(g.membership))
 
 
 @bp.get("/subjects/<subject_id>")
+@access.requires("view", "person")
 def show(subject_id):
     subject = queries.find_subject(subject_id, "subject.view")
-    notes = need_to_know.call_notes_of_subject(subject, g.membership)
+    notes = assignments_queries.call_notes_of_subject(subject, g.membership)
     audit.record("subject.view", "data_subject", subject.id, detail={"call_notes": len(notes)} if notes else None)
     page = render_template(
-        "subjects/show.html", subject=subject, role=g.membership.role, notes=notes,
+        "subjects/show.html", subject=subject, notes=notes,
         organisation=accounts_queries.client_organisation_name(subject.client_org_id),
         company=queries.company_name(subject.company_id),
         consents=consents_queries.history(subject), requests=consents_queries.requests_of(subject),
         consent_status=consents_queries.status_of,
-        assignments=need_to_know.assignments_of_subject(subject, g.membership),
+        assignments=assignments_queries.assignments_of_subject(subject, g.membership),
     )
     db.session.commit()
     return page
 
 
 def _subject_form(**kwargs) -> SubjectForm:
+    """The form with the choices the member may see: a client user only its own organisation and its
+    companies, the board only HR categories."""
+    member = g.membership
+    categories = [c for c in queries.allowed_categories() if scopes.category_in_scope(member, c)]
+    organisations = accounts_queries.client_organisations()
+    own = scopes.own_client_org(member)
+    if own is not None:
+        organisations = [org for org in organisations if org.id == own]
+        kwargs.setdefault("client_org", str(own))
     form = SubjectForm(**kwargs)
-    form.set_choices(queries.allowed_categories(), accounts_queries.client_organisations(), queries.companies())
+    form.set_choices(categories, organisations, queries.companies())
+    if own is not None:
+        form.client_org.choices = [choice for choice in form.client_org.choices if choice[0]]
     return form
 
 
@@ -122,7 +137,7 @@ def _organisation_names() -> dict:
 
 
 @bp.route("/subjects/new", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@access.requires("create", "person")
 def create():
     form = _subject_form()
     if not form.validate_on_submit():
@@ -139,7 +154,7 @@ def create():
 
 
 @bp.route("/subjects/<subject_id>/edit", methods=["GET", "POST"])
-@roles_required(*EDITORS)
+@access.requires("edit", "person")
 def edit(subject_id):
     subject = queries.find_subject(subject_id, "subject.update")
     if request.method == "GET":
@@ -172,11 +187,10 @@ def _render_form(form: SubjectForm, subject):
 
 
 @bp.route("/subjects/<subject_id>/verify", methods=["GET", "POST"])
+@access.requires("verify", "person")
 def verify(subject_id):
     """The one way an agent opens a record flagged for verification: to check it and say what it found.
     The retention rules act on the answer (someone who left is deleted at once where the sector says so)."""
-    if g.membership.role == "client":
-        abort(404)
     subject = queries.find_subject(subject_id, "subject.verify", verifying=True)
     form = VerifyForm()
     if form.validate_on_submit() and form.left_company.data:
@@ -197,7 +211,7 @@ def verify(subject_id):
 
 
 @bp.route("/subjects/<subject_id>/delete", methods=["GET", "POST"])
-@roles_required("admin")
+@access.requires("erase", "person")
 def delete(subject_id):
     subject = queries.find_subject(subject_id, "subject.delete")
     form = DeleteForm()

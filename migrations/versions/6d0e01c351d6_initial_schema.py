@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9318d155e3ca
+Revision ID: 6d0e01c351d6
 Revises: 
-Create Date: 2026-12-02 03:19:34.552411
+Create Date: 2026-12-02 03:32:59.305739
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '9318d155e3ca'
+revision = '6d0e01c351d6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -333,7 +333,7 @@ def upgrade_():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name=op.f('ck_membership_client_has_org')),
-    sa.CheckConstraint("role IN ('admin','supervisor','agent','client')", name=op.f('ck_membership_role')),
+    sa.CheckConstraint("role IN ('admin','supervisor','agent','client','board')", name=op.f('ck_membership_role')),
     sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_membership_client_org_id_client_organisation')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_membership_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),
