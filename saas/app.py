@@ -10,7 +10,7 @@ from saas.config import Settings
 
 # Feature folders, each with the same file names (models, schemas, operations, queries, views, api, jobs, cli).
 MODULES = (
-    "tenants", "access", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
+    "tenants", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
     "outbox", "companies", "consents", "assignments", "retention", "agreements", "signing", "seals", "demo",
 )
 
@@ -90,6 +90,9 @@ def _init_modules(app: Flask) -> None:
     from saas.modules.portal import entry
 
     entry.init_app(app)   # how the portal enters a tenant; core only calls it
+    from saas.access import views as access_views
+
+    app.register_blueprint(access_views.bp)   # `can(...)` in every template
 
     for module in MODULES:
         views = feature_module(module, "views")

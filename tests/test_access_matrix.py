@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from saas.core import tenancy
 from saas.extensions import db
-from saas.modules.access import policy
+from saas.access import policy
 from tests.support.fixtures_api import bearer
 from tests.support.fixtures_web import find_csrf_token
 from tests.support.records import in_tenant, make_agreement, make_assignment, make_company

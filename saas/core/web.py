@@ -1,5 +1,5 @@
 """Web plumbing shared by every feature: tenant from the URL, locale, security headers. Who may do what is
-the access policy's (`saas.modules.access`)."""
+the access policy's (`saas.access`)."""
 from __future__ import annotations
 
 import uuid

@@ -6,7 +6,7 @@ from flask import g
 from saas.api import api_blueprint
 from saas.api.schemas import MeOut
 from saas.extensions import db
-from saas.modules import access
+from saas import access
 from saas.modules.accounts.models import User
 
 blp = api_blueprint("me_api", __name__, "/me", description="The caller: user, role and tenant of the token")

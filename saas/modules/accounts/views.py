@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from saas.core import clock
 from saas.core.web import endpoint_url, get_or_404, safe_redirect_target, tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.extensions import db, limiter, login_manager
 from saas.modules.accounts import account_views, invitations, operations, queries, sessions
 from saas.modules.accounts.limits import attempt_failed, login_rate_limit

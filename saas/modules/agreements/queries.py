@@ -206,7 +206,7 @@ def sub_processor_by_token_hash(token_hash: bytes) -> SubProcessor | None:
 
 def tenant_admins() -> list:
     """The members who sign agreements for the tenant (the access policy's "sign" on agreements)."""
-    from saas.modules.access import policy
+    from saas.access import policy
     from saas.modules.accounts.models import Membership
 
     query = sa.select(Membership).where(Membership.role.in_(sorted(policy.roles_for("sign", "agreement"))))

@@ -22,7 +22,7 @@ from flask_login import current_user
 from saas.core import clock, transaction
 from saas.core.errors import DomainError
 from saas.core.web import get_or_404, switch_tenant, tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.extensions import db, limiter
 from saas.modules.accounts import queries as accounts_queries
 from saas.modules.agreements import (

@@ -1,6 +1,6 @@
 """/api/v1/<tenant>/assignments: assignments (opdrachten) with their agents, subjects and call notes.
 
-Need-to-know as in the portal, from the one access policy (`saas.modules.access`): admins see every
+Need-to-know as in the portal, from the one access policy (`saas.access`): admins see every
 assignment, supervisors those they supervise, client users their organisation's, agents only those open for
 them (active and, where required, with a completed processor agreement). Anything else is 404.
 """
@@ -13,7 +13,7 @@ from flask_smorest import abort
 
 from saas.api import api_blueprint
 from saas.extensions import db
-from saas.modules import access
+from saas import access
 from saas.modules.accounts.models import User
 from saas.modules.assignments import operations, queries
 from saas.modules.assignments.queries import find_assignment

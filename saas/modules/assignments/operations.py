@@ -1,6 +1,6 @@
 """Writes of assignments, their agents, subjects and call notes. Callers commit.
 
-Who may write is decided by the access policy (`saas.modules.access`): admins manage every assignment, a
+Who may write is decided by the access policy (`saas.access`): admins manage every assignment, a
 supervisor those they supervise; call notes are written by them and by the assignment's agents while it is
 open for them, on people they may use. Refusals are 404 and audited; values that break a rule raise
 `AssignmentRejected` before anything is written. Audit lines hold ids and counts, never a note's text.
@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from saas.extensions import db
-from saas.modules.access import policy as access
-from saas.modules.access import scopes
+from saas.access import policy as access
+from saas.access import scopes
 from saas.modules.accounts.models import Membership
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments import queries

@@ -1,6 +1,6 @@
 """Reads of assignments, their agents, people and call notes.
 
-Who sees what is decided by the access policy (`saas.modules.access`): `scopes` gives the SQL conditions
+Who sees what is decided by the access policy (`saas.access`): `scopes` gives the SQL conditions
 used here (need-to-know of seed 004). `membership` None means system code (jobs, commands): the whole tenant.
 """
 from __future__ import annotations
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from saas.core.crypto.keyring import keyring
 from saas.core.web import get_or_404
 from saas.extensions import db
-from saas.modules.access import policy as access
-from saas.modules.access import scopes
+from saas.access import policy as access
+from saas.access import scopes
 from saas.modules.accounts.models import Membership, User
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote

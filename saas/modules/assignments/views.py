@@ -1,6 +1,6 @@
 """Assignment pages: list, detail (agents, subjects, call notes), add, edit, (de)activate and delete.
 
-Who may do what is the access policy's (`saas.modules.access`): what a member may not see or do is 404. Admins manage every assignment,
+Who may do what is the access policy's (`saas.access`): what a member may not see or do is 404. Admins manage every assignment,
 supervisors those they supervise; agents write call notes on the open assignments they work on; client users
 read their own organisation's assignments and notes. Every page that shows personal data is audited.
 """
@@ -15,8 +15,8 @@ from flask_babel import gettext as _
 from saas.core.crypto.keyring import keyring
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
-from saas.modules import access
-from saas.modules.access import policy, scopes
+from saas import access
+from saas.access import policy, scopes
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.assignments import operations, queries

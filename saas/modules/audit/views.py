@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import render_template, request
 
 from saas.core.web import tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.modules.audit import queries
 
 bp = tenant_blueprint("audit", __name__, template_folder="templates")

@@ -5,7 +5,7 @@ from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from saas.core.web import tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.extensions import db
 from saas.modules.clients import operations, queries
 from saas.modules.clients.forms import OrganisationForm

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask.views import MethodView
 
 from saas.api import api_blueprint
-from saas.modules import access
+from saas import access
 from saas.modules.companies import operations, queries
 from saas.modules.retention import operations as retention
 from saas.modules.companies.schemas import CompanyCreate, CompanyListArgs, CompanyOut, CompanyUpdate

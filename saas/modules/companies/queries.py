@@ -1,5 +1,5 @@
 """Reads of companies (general business data, not personal: nothing here is encrypted or audited as a read).
-Who sees which company is the access policy's (`saas.modules.access.scopes.company_conditions`): a client
+Who sees which company is the access policy's (`saas.access.scopes.company_conditions`): a client
 user only through records of its own organisation."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from saas.core.paging import Page
 from saas.core.web import get_or_404
 from saas.extensions import db
-from saas.modules.access import policy as access
-from saas.modules.access import scopes
+from saas.access import policy as access
+from saas.access import scopes
 from saas.modules.companies.models import Company
 from saas.modules.subjects import queries as subjects_queries
 from saas.modules.subjects.models import DataSubject

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
-from saas.modules import access
+from saas import access
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.companies import operations, queries

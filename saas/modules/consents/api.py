@@ -5,7 +5,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from saas.api import api_blueprint
-from saas.modules import access
+from saas import access
 from saas.modules.audit import operations as audit
 from saas.modules.consents import operations, queries
 from saas.modules.consents.schemas import ConsentIn, ConsentOut

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 
 from saas.core import clock
 from saas.core.web import switch_tenant, tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.extensions import db, limiter
 from saas.modules.consents import operations, queries
 from saas.modules.consents.forms import (

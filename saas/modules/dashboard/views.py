@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import g, render_template
 
 from saas.core.web import tenant_blueprint
-from saas.modules import access
-from saas.modules.access import policy, scopes
+from saas import access
+from saas.access import policy, scopes
 from saas.modules.dashboard import queries
 from saas.modules.subjects.forms import category_label
 

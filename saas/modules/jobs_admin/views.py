@@ -6,7 +6,7 @@ from flask import abort, flash, g, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from saas.core.web import tenant_blueprint
-from saas.modules import access
+from saas import access
 from saas.jobs import progress as job_progress
 from saas.modules.jobs_admin import operations, queries
 

@@ -299,7 +299,7 @@ def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UU
     together) for display. The caller audits the read (a query writes nothing).
     `client_org_id` limits the queue to one client organisation's records (a client user); `membership`
     to what that member may see (the access policy's scopes; None: the whole tenant)."""
-    from saas.modules.access import scopes
+    from saas.access import scopes
 
     from saas.core.crypto.keyring import keyring
 

@@ -22,8 +22,8 @@ from flask_babel import ngettext
 from saas.core import clock
 from saas.core.paging import Page
 from saas.core.web import endpoint_url, get_or_404, tenant_blueprint
-from saas.modules import access
-from saas.modules.access import scopes
+from saas import access
+from saas.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.companies import queries as companies_queries
 from saas.modules.retention import engine, jobs, operations, policies, queries

@@ -5,7 +5,7 @@ from flask import Response
 from flask.views import MethodView
 
 from saas.api import api_blueprint
-from saas.modules import access
+from saas import access
 from saas.modules.erasure import operations as erasure
 from saas.modules.erasure.schemas import ErasureOut
 from saas.modules.retention import operations as retention

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
-from saas.modules.access import scopes
+from saas.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.erasure import operations as erasure
 from saas.modules.erasure.operations import ErasureOutcome

@@ -3,7 +3,7 @@
 Every read of personal data writes an audit line (ids and counts only) in the current transaction;
 the caller commits, as for writes. Who reads: `g.membership` inside a request (a request without a
 member sees nothing); outside a request (jobs, commands) the system reads the whole tenant.
-Who sees and changes which person is decided by the access policy (`saas.modules.access`): client users
+Who sees and changes which person is decided by the access policy (`saas.access`): client users
 see only their own client organisation's people, agents only the usable people of their open assignments,
 the board only HR files.
 """
@@ -20,8 +20,8 @@ from saas.core.web import get_or_404
 from saas.core.paging import Page
 from saas.extensions import db
 from saas.modules.accounts.models import Membership
-from saas.modules.access import policy as access
-from saas.modules.access import scopes
+from saas.access import policy as access
+from saas.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.companies.models import Company

@@ -1,6 +1,6 @@
 """Data-subject pages: list, detail, create, edit, verify and erase, within one tenant.
 
-Who may do what is the access policy's (`saas.modules.access`): reads and writes go through `queries` and
+Who may do what is the access policy's (`saas.access`): reads and writes go through `queries` and
 `operations`, which apply need-to-know (client users see their own client organisation, agents the usable
 subjects of their open assignments, the board HR files) and audit every read (ids only).
 """
@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
 from saas.modules.accounts import queries as accounts_queries
-from saas.modules import access
-from saas.modules.access import policy, scopes
+from saas import access
+from saas.access import policy, scopes
 from saas.modules.assignments import queries as assignments_queries
 from saas.modules.audit import operations as audit
 from saas.modules.consents import queries as consents_queries

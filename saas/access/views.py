@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from saas.modules.access import policy
+from saas.access import policy
 
 bp = Blueprint("access", __name__)
 

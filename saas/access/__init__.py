@@ -1,6 +1,6 @@
 """Who may do what to which record: the one access policy (`policy`) and need-to-know (`scopes`).
 
-    from saas.modules import access
+    from saas import access
 
     @bp.get("/subjects")
     @access.requires("list", "person")
@@ -8,7 +8,7 @@
 
     access.can(g.membership, "edit", subject)      # a finer check, or a template flag
 """
-from saas.modules.access.policy import (
+from saas.access.policy import (
     ACTIONS, HR_CATEGORIES, KINDS, MATRIX, PUBLIC_ENDPOINTS, ROLES, allowed, can, refuse, require, requirement_of,
     requires, roles_for,
 )

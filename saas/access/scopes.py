@@ -19,7 +19,8 @@ from sqlalchemy.orm import aliased
 
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
-from saas.modules.access.policy import ADMIN, AGENT, BOARD, CLIENT, HR_CATEGORIES, SUPERVISOR
+from saas.plugins.manager import current_registry
+from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, HR_CATEGORIES, SUPERVISOR
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.companies.models import Company
@@ -31,10 +32,10 @@ _NOTHING = sa.false()
 
 
 def agreement_required() -> bool:
-    """Whether agents need the assignment's processor agreement completed before they see its data: the
-    tenant's `[settings.leadgen] agreement_per_assignment` (the only place that reads it)."""
+    """Whether agents need the assignment's processor agreement completed before they see its data: a
+    behaviour one of the tenant's plugins declares (leadgen: a new agreement for every assignment)."""
     tenant = db.session.get(Tenant, require_tenant_id())
-    return bool(tenant.plugin_settings("leadgen").get("agreement_per_assignment"))
+    return bool(current_registry().plugins_with("agreement_per_assignment", tenant.plugins or [], tenant.settings or {}))
 
 
 def open_assignment_ids(membership) -> sa.Select:

@@ -5,7 +5,7 @@ Two layers, both decided here and nowhere else:
 1. The matrix (`MATRIX`): role x action x kind. A portal view or API endpoint declares what it does with
    `@requires(action, kind)`; a role outside the matrix gets 404 and an audited refusal ("denied").
 2. Need-to-know on records (`can(membership, action, record)`): the matrix first, then the record's scope
-   from `saas.modules.access.scopes` (client organisation, supervised or open assignment, HR records).
+   from `saas.access.scopes` (client organisation, supervised or open assignment, HR records).
 
 Roles (seed 004, section 3 and 9):
 - admin: the system administrator ("systeembeheerder"): everything of the tenant except HR files; manages
@@ -31,14 +31,11 @@ from dataclasses import dataclass
 
 from flask import abort, g, request
 
-ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD = "admin", "supervisor", "agent", "client", "board"
-ROLES = (ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD)
+from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, HR_CATEGORIES, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "company", "assignment", "client_org", "consent", "agreement", "file",
          "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account")
-# Categories of people whose records are HR files (seed 004, section 9).
-HR_CATEGORIES = frozenset({"employee"})
 
 _ALL = frozenset(ROLES)
 _STAFF = frozenset({ADMIN, SUPERVISOR})
@@ -206,7 +203,7 @@ def requirement_of(view_function, method: str) -> Requirement | None:
 def can(membership, action: str, target) -> bool:
     """May `membership` do `action` on `target`: a kind (str: the matrix only) or a record (the matrix,
     then need-to-know on that record). System code (membership None) may do everything."""
-    from saas.modules.access import scopes
+    from saas.access import scopes
 
     if membership is None:
         return True
@@ -231,7 +228,7 @@ def require(action: str, target, *, audit_as: str | None = None) -> None:
 
 
 def scopes_kind(record) -> str:
-    from saas.modules.access import scopes
+    from saas.access import scopes
 
     return scopes.kind_of(record)
 
