@@ -5,6 +5,8 @@ keeps its client organisation; a client sees a company only through its own orga
 board's HR files (seed 004, section 9)."""
 from __future__ import annotations
 
+import pytest
+
 from saas.core import clock
 from saas.extensions import db
 from saas.modules.assignments.models import Assignment, AssignmentSubject
@@ -14,6 +16,14 @@ from tests.support.records import add_note, count, in_tenant, make_assignment, m
 
 OWN_NOTE = "Wil offerte voor 40 licenties"
 STAFF_NOTE = "Sollicitatiegesprek: afgewezen wegens salariseis"
+
+
+@pytest.fixture()
+def web_tenant(make_tenant):
+    """Categories come only from a tenant's plugins: prospects (leadgen), applicants and employees (employment).
+    Agents here work without a processor agreement per assignment (that rule has its own tests)."""
+    return make_tenant(plugins=["leadgen", "employment"],
+                       settings={"leadgen": {"agreement_per_assignment": False}})
 
 
 def _api(tenant, suffix=""):

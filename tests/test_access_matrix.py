@@ -26,6 +26,7 @@ SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 NO_FIXTURE = {
     "job_id": "an RQ job in Redis (jobs_admin is covered by tests/test_jobs_admin.py)",
     "mail_id": "an outbox mail (covered by tests/test_outbox_views.py)",
+    "invitation_id": "a member invitation (covered by tests/test_accounts_invitations.py)",
     "sub_id": "a sub-processor of an agreement (covered by tests/test_agreements_subprocessors.py)",
 }
 # Endpoints whose record answers 404 until it reaches a state (a PDF rendered or sealed by a job): only the

@@ -17,11 +17,12 @@ The API keeps to its own document (checked by a schemathesis run in the tests):
 from __future__ import annotations
 
 from apispec import BasePlugin
-from flask import g, request
+from flask import current_app, g, request
 from flask_smorest import Blueprint, abort
 from marshmallow import fields, validate
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from saas import access
 from saas.api import auth
 from saas.core.paging import MAX_PAGE
 from saas.extensions import api, csrf, db
@@ -97,8 +98,13 @@ def _pull_tenant(_endpoint, values) -> None:
 
 
 def _refuse_empty_patch() -> None:
-    if request.method == "PATCH" and request.is_json and request.get_json(silent=True) == {}:
-        abort(422, message=EMPTY_PATCH_MESSAGE, errors={"json": {"_schema": [EMPTY_PATCH_MESSAGE]}})
+    if request.method != "PATCH" or not request.is_json or request.get_json(silent=True) != {}:
+        return
+    # The policy first: a role that may not change the record gets its 404, not a lesson in the body's shape.
+    requirement = access.requirement_of(current_app.view_functions.get(request.endpoint), "PATCH")
+    if requirement is not None:
+        access.require(requirement.action, requirement.kind)
+    abort(422, message=EMPTY_PATCH_MESSAGE, errors={"json": {"_schema": [EMPTY_PATCH_MESSAGE]}})
 
 
 def _finish_transaction(response):
