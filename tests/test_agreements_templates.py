@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from saas.extensions import db
 from saas.modules.agreements import checklist, operations, queries, rendering
 from saas.modules.agreements.models import AgreementTemplate, PublishedTemplateChanged
-from tests.support.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -15,9 +15,9 @@ import urllib.request
 import pytest
 
 from saas.modules.demo.operations import DEMO_PASSWORD
-from tests.support.fixtures_jobs import SETTINGS_ENV
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.services import free_port
+from saas.testing.fixtures_jobs import SETTINGS_ENV
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.services import free_port
 
 STARTUP_TIMEOUT = 300
 BANNER = "Press Ctrl-C to stop"

@@ -11,11 +11,11 @@ from saas import jobs
 from saas.extensions import db
 from saas.jobs.queues import redis
 from saas.modules.audit.models import AuditEntry
-from tests.support import jobs_for_tests
-from tests.support.fixtures_jobs import wait_for
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing import jobs_for_tests
+from saas.testing.fixtures_jobs import wait_for
+from saas.testing.fixtures_web import find_csrf_token
 
-T = "tests.support.jobs_for_tests."
+T = "saas.testing.jobs_for_tests."
 
 
 @pytest.fixture()

@@ -18,9 +18,9 @@ from saas.modules.audit.models import AuditEntry
 from saas.modules.signing import operations, queries
 from saas.modules.signing.models import SigningToken
 from saas.modules.signing.operations import SigningError
-from tests.support.fixtures_jobs import wait_for
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.signing import (agreement_of, create_agreement, events_of, in_tenant, request_code, sign,
+from saas.testing.fixtures_jobs import wait_for
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.signing import (agreement_of, create_agreement, events_of, in_tenant, request_code, sign,
                                    sign_form, signer_of, verify)
 
 
