@@ -24,7 +24,7 @@ demo: $(STAMP)
 
 # Tests in parallel (pytest-xdist): XDIST workers, each with its own throwaway PostgreSQL and Redis.
 XDIST ?= 2
-PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(XDIST)
+PYTEST := $(BIN)/pytest -q -p no:cacheprovider -n $(XDIST) --dist loadgroup
 
 # The whole suite, on both databases (what .ci/run runs).
 test: $(STAMP) system

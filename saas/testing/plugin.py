@@ -49,3 +49,6 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("slow") is None and (
                 item.get_closest_marker("browser") is not None or SLOW_FIXTURES.intersection(item.fixturenames)):
             item.add_marker(pytest.mark.slow)
+        if "demo_app" in item.fixturenames:
+            # One xdist worker seeds the demo tenants (`--dist loadgroup`), not each of them.
+            item.add_marker(pytest.mark.xdist_group("demo_app"))
