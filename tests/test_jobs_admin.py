@@ -133,4 +133,5 @@ def test_a_running_job_is_listed_with_its_progress_for_the_script_to_poll(app, l
     assert '<script src="/static/js/progress.js"' in html
     assert (body["status"], body["progress"]["stage"], body["progress"]["percent"]) == ("started", "holding", 50.0)
     assert client.get(progress_url).get_json()["status"] == "finished"
-    assert app.test_client().get("/static/js/progress.js").status_code == 200
+    with app.test_client().get("/static/js/progress.js") as response:  # closed: the file behind it is open
+        assert response.status_code == 200
