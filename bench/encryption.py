@@ -97,7 +97,7 @@ def _database_urls(db_kind: str):
     if db_kind == "sqlite":
         yield {}
         return
-    from tests.support import services
+    from saas.testing import services
 
     server = services.start_postgres()
     try:

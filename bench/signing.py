@@ -100,8 +100,8 @@ def _in_app(app, work, *args):
 
 def _verified_signer(app, tenant_id: int, i: int) -> Signer:
     """Through the pages themselves (Flask's test client): link, code mail, code; keeps the session cookie."""
-    from tests.support.fixtures_web import find_csrf_token
-    from tests.support.signing import create_agreement, mailed_code
+    from saas.testing.fixtures_web import find_csrf_token
+    from saas.testing.signing import create_agreement, mailed_code
 
     made = _in_app(app, create_agreement, tenant_id)
     token = made.tokens[0]
@@ -123,7 +123,7 @@ def _verified_signer(app, tenant_id: int, i: int) -> Signer:
 # --- the server ------------------------------------------------------------------------------------------
 
 def _server_env(settings, port: int) -> dict:
-    from tests.support.fixtures_jobs import SETTINGS_ENV, settings_environment
+    from saas.testing.fixtures_jobs import SETTINGS_ENV, settings_environment
 
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
     env.update(settings_environment(settings))
@@ -145,7 +145,7 @@ def server_kind(requested: str) -> str:
 
 @contextlib.contextmanager
 def running_server(settings, kind: str, workers: int, threads: int):
-    from tests.support.services import _wait_port, free_port
+    from saas.testing.services import _wait_port, free_port
 
     port = free_port()
     if kind == "gunicorn":

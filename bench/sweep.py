@@ -79,13 +79,13 @@ def _row(i: int) -> tuple[str, date | None, date | None, bool]:
 
 @contextlib.contextmanager
 def bench_app():
-    """A throwaway PostgreSQL cluster (tests/support/services.py), migrated, with the bench rules."""
+    """A throwaway PostgreSQL cluster (saas/testing/services.py), migrated, with the bench rules."""
     from flask_migrate import upgrade
 
     from saas import create_app
     from saas.config import Settings
     from saas.plugins import manager
-    from tests.support import services
+    from saas.testing import services
 
     server = services.start_postgres()
     try:
@@ -110,7 +110,7 @@ TUNING = {"shared_buffers": "2GB", "max_wal_size": "4GB", "effective_cache_size"
 
 def _tune(server) -> None:
     """Only a cluster of our own (never a server named by SAAS_TEST_PG_ADMIN_URL): set, then restart."""
-    from tests.support import services
+    from saas.testing import services
 
     if not server.datadir:
         return

@@ -11,8 +11,8 @@ from saas.core import clock
 from saas.extensions import db
 from saas.modules.assignments.models import Assignment, AssignmentSubject
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.records import add_note, count, in_tenant, make_assignment, make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import add_note, count, in_tenant, make_assignment, make_company
 
 OWN_NOTE = "Wil offerte voor 40 licenties"
 STAFF_NOTE = "Sollicitatiegesprek: afgewezen wegens salariseis"

@@ -16,9 +16,9 @@ import sqlalchemy as sa
 from saas.core import tenancy
 from saas.extensions import db
 from saas.access import policy
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import in_tenant, make_agreement, make_assignment, make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import in_tenant, make_agreement, make_assignment, make_company
 
 SKIPPED_METHODS = {"HEAD", "OPTIONS"}
 # URL parameters without a practical fixture: only the denied roles are checked for routes with them (an

@@ -7,7 +7,7 @@ from saas.extensions import db
 from saas.modules.agreements.cli import agreements_group
 from saas.modules.agreements.models import AgreementTemplate
 from saas.modules.files import queries as stored_files
-from tests.support.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
 
 
 def _sealed(world, tmp_path):

@@ -24,7 +24,7 @@ from saas.modules.outbox.models import OutboxMail
 from saas.modules.signing import operations as signing
 from saas.modules.signing.models import SigningToken
 from saas.modules.tenants.models import Tenant
-from tests.support.agreements import SIGNER_EMAIL, agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.agreements import SIGNER_EMAIL, agreement_queue, agreements_world  # noqa: F401  (fixtures)
 
 
 def _mails(world, template: str) -> list[OutboxMail]:

@@ -16,8 +16,8 @@ from saas.modules.agreements import drafting, queries, sub_processors
 from saas.modules.agreements.models import SubProcessor
 from saas.modules.agreements.views import RedactObjectionTokens
 from saas.modules.outbox.models import OutboxMail
-from tests.support.agreements import SIGNER_EMAIL, agreement_queue, agreements_world  # noqa: F401  (fixtures)
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.agreements import SIGNER_EMAIL, agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.fixtures_web import find_csrf_token
 
 ANNOUNCED = datetime(2026, 3, 10, 11, 0, tzinfo=timezone.utc)          # noon in Amsterdam (CET)
 # 30 days' notice: the last day is 9 April 2026, summer time by then; the period ends 23:59:59 CEST.

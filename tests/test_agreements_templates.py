@@ -11,7 +11,7 @@ from saas.core.errors import DomainError
 from saas.extensions import db
 from saas.modules.agreements import checklist, common, queries, rendering, template_versions
 from saas.modules.agreements.models import AgreementTemplate, PublishedTemplateChanged
-from tests.support.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from saas.modules.agreements import queries, queueing, template_versions
 from saas.modules.agreements.models import AgreementTemplate, SigningEvent
 from saas.modules.audit.models import AuditEntry
 from saas.modules.tenants.models import Tenant
-from tests.support.agreements import FIELDS, agreement_queue, agreements_world  # noqa: F401  (fixtures)
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.agreements import FIELDS, agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.fixtures_web import find_csrf_token
 
 
 def in_english(client, page: str) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from tests.support.fixtures_api import bearer
-from tests.support.records import make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import make_company
 
 
 def _document(client) -> dict:

@@ -13,8 +13,8 @@ from saas.core.crypto.models import ShreddedSubject, SubjectKey
 from saas.extensions import db
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.records import make_assignment
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import make_assignment
 
 
 @pytest.fixture()

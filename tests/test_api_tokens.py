@@ -10,7 +10,7 @@ from saas.cli import cli
 from saas.core import clock, tenancy
 from saas.extensions import db
 from saas.modules.accounts.models import ApiToken
-from tests.support.fixtures_api import bearer
+from saas.testing.fixtures_api import bearer
 
 
 def _token_row(tenant, prefix):

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from saas.extensions import db
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.records import add_note, count, in_tenant, make_agreement, make_assignment
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import add_note, count, in_tenant, make_agreement, make_assignment
 
 
 def _api(tenant, suffix=""):

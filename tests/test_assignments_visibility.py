@@ -8,8 +8,8 @@ from saas.core import clock
 from saas.extensions import db
 from saas.modules.assignments.models import Assignment, CallNote
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.records import add_note, count, in_tenant, leadgen_tenant, make_agreement, make_assignment
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import add_note, count, in_tenant, leadgen_tenant, make_agreement, make_assignment
 
 NOTE = "Belde terug, wil offerte voor 40 licenties"
 

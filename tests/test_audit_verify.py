@@ -11,7 +11,8 @@ from saas.core import tenancy
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.audit.queries import verify
-from tests.conftest import DB_KIND
+from saas.testing.core import database_only
+
 
 ENTRIES = 5
 COLUMNS = "tenant_id, seq, at, actor_kind, actor_id, action, object_type, object_id, outcome, detail, prev_hash, hash"
@@ -135,35 +136,40 @@ def test_cli_prints_ok_or_the_first_problem_with_exit_code(app, logged, tamper):
     assert runner.invoke(cli, ["audit", "verify", "--tenant", "no-such-tenant"]).exit_code == 1
 
 
-if DB_KIND == "postgresql":
-    # Only PostgreSQL has roles and triggers to enforce append-only; SQLite relies on verify above.
+# Only PostgreSQL has roles and triggers to enforce append-only; SQLite relies on verify above.
+postgresql_only = database_only("postgresql", "roles and a trigger keep the audit log append-only")
 
-    def _run(url: str, tenant, sql: str) -> None:
-        engine = sa.create_engine(url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
-                conn.execute(sa.text(sql), {"tenant_id": tenant.id})
-        finally:
-            engine.dispose()
 
-    @pytest.mark.parametrize("sql", [
-        "UPDATE audit_entry SET action = 'x' WHERE tenant_id = :tenant_id",
-        "DELETE FROM audit_entry WHERE tenant_id = :tenant_id",
-        "TRUNCATE audit_entry",
-    ])
-    def test_app_role_cannot_change_or_delete_entries(logged, settings, sql):
-        db.session.commit()
-        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
-            _run(settings.database_url, logged, sql)
-        assert verify(logged.id).ok
+def _run(url: str, tenant, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant.id)})
+            conn.execute(sa.text(sql), {"tenant_id": tenant.id})
+    finally:
+        engine.dispose()
 
-    @pytest.mark.parametrize("sql", [
-        "UPDATE audit_entry SET action = 'x' WHERE tenant_id = :tenant_id",
-        "DELETE FROM audit_entry WHERE tenant_id = :tenant_id",
-    ])
-    def test_even_the_owner_is_stopped_by_the_trigger(logged, settings, sql):
-        db.session.commit()
-        with pytest.raises(sa.exc.DBAPIError, match="append-only"):
-            _run(settings.database_owner_url, logged, sql)
-        assert verify(logged.id).ok
+
+@postgresql_only
+@pytest.mark.parametrize("sql", [
+    "UPDATE audit_entry SET action = 'x' WHERE tenant_id = :tenant_id",
+    "DELETE FROM audit_entry WHERE tenant_id = :tenant_id",
+    "TRUNCATE audit_entry",
+])
+def test_app_role_cannot_change_or_delete_entries(logged, settings, sql):
+    db.session.commit()
+    with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+        _run(settings.database_url, logged, sql)
+    assert verify(logged.id).ok
+
+
+@postgresql_only
+@pytest.mark.parametrize("sql", [
+    "UPDATE audit_entry SET action = 'x' WHERE tenant_id = :tenant_id",
+    "DELETE FROM audit_entry WHERE tenant_id = :tenant_id",
+])
+def test_even_the_owner_is_stopped_by_the_trigger(logged, settings, sql):
+    db.session.commit()
+    with pytest.raises(sa.exc.DBAPIError, match="append-only"):
+        _run(settings.database_owner_url, logged, sql)
+    assert verify(logged.id).ok

@@ -23,8 +23,8 @@ import pytest
 from saas.core import tenancy
 from saas.extensions import db
 from saas.modules.agreements.models import Agreement
-from tests.support.agreements import FIELDS  # the art. 28(3) merge fields the admin types in
-from tests.support.fixtures_jobs import wait_for
+from saas.testing.agreements import FIELDS  # the art. 28(3) merge fields the admin types in
+from saas.testing.fixtures_jobs import wait_for
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,8 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from saas.core import clock
-from tests.support.retention_for_tests import sweep_queues  # noqa: F401  (fixture)
-from tests.support.retention_portal import leadgen_tenant  # noqa: F401  (fixture)
+from saas.testing.retention_for_tests import sweep_queues  # noqa: F401  (fixture)
+from saas.testing.retention_portal import leadgen_tenant  # noqa: F401  (fixture)
 from tests.test_browser_portal import page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser

@@ -22,10 +22,7 @@ import sqlalchemy as sa
 from redis import Redis
 from rq.job import Job
 
-try:  # the test services move to saas.testing; either place will do
-    from saas.testing import services
-except ImportError:
-    from tests.support import services
+from saas.testing import services
 
 pytestmark = pytest.mark.slow
 

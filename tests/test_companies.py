@@ -12,8 +12,8 @@ from saas.core import clock
 from saas.extensions import db
 from saas.modules.companies.models import Company
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.records import count, in_tenant, make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.records import count, in_tenant, make_company
 
 TODAY = date(2026, 4, 15)
 

@@ -15,8 +15,8 @@ from saas.extensions import db
 from saas.modules.consents import operations
 from saas.modules.consents.models import ConsentRecord, ConsentRequest
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import count, in_tenant
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import count, in_tenant
 
 NOW = datetime(2026, 2, 2, 9, tzinfo=timezone.utc)
 

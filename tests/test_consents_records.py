@@ -12,9 +12,9 @@ from saas.extensions import db
 from saas.modules.consents import operations, queries
 from saas.modules.consents.models import ConsentRecord
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_crypto import counting_statements
-from tests.support.records import count, in_tenant
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_crypto import counting_statements
+from saas.testing.records import count, in_tenant
 
 GIVEN = datetime(2025, 3, 10, 14, tzinfo=timezone.utc)   # 15:00 in Amsterdam, 10 March
 

@@ -17,8 +17,8 @@ from saas.core.crypto.keyring import KeyMissing, keyring
 from saas.extensions import db
 from saas.modules.files import operations as files
 from saas.modules.subjects.models import DataSubject
-from tests.conftest import DB_KIND
-from tests.support import services
+from saas.testing.core import DB_KIND
+from saas.testing import services
 
 
 def _dump_database(settings, pg_server) -> bytes:

@@ -10,7 +10,7 @@ from saas.modules.files import operations as files
 from saas.modules.outbox.models import OutboxMail
 from saas.modules.outbox.operations import queue_mail
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_crypto import counting_statements
+from saas.testing.fixtures_crypto import counting_statements
 
 
 def _reload(subject_id):

@@ -15,7 +15,7 @@ from saas.modules.demo import operations as demo
 from saas.modules.demo.records import shift_months
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.queries import get_by_slug
-from tests.support.fixtures_demo import DEMO_TODAY
+from saas.testing.fixtures_demo import DEMO_TODAY
 
 SOON = (DEMO_TODAY, DEMO_TODAY + timedelta(days=14))
 

@@ -15,9 +15,9 @@ import urllib.request
 import pytest
 
 from saas.modules.demo.operations import DEMO_PASSWORD
-from tests.support.fixtures_jobs import SETTINGS_ENV
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.services import free_port
+from saas.testing.fixtures_jobs import SETTINGS_ENV
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.services import free_port
 
 STARTUP_TIMEOUT = 300
 BANNER = "Press Ctrl-C to stop"
@@ -61,7 +61,8 @@ def test_demo_run_serves_the_seeded_portal_and_stops_cleanly(tmp_path):
     )
     lines: list[str] = []
     ready = threading.Event()
-    threading.Thread(target=_collect, args=(process, lines, ready), daemon=True).start()
+    reader = threading.Thread(target=_collect, args=(process, lines, ready), daemon=True)
+    reader.start()
     try:
         assert ready.wait(STARTUP_TIMEOUT) and process.poll() is None, "".join(lines[-40:])
         output = "".join(lines)
@@ -80,6 +81,8 @@ def test_demo_run_serves_the_seeded_portal_and_stops_cleanly(tmp_path):
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(60)
+        reader.join(10)
+        process.stdout.close()  # an unclosed pipe is a ResourceWarning, and warnings are errors
     assert code == 0, "".join(lines[-40:])
     assert "Stopping..." in "".join(lines)
     with socket.socket() as probe:

@@ -13,8 +13,8 @@ from saas.modules.clients.models import ClientOrganisation
 from saas.modules.demo import operations as demo
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.queries import get_by_slug
-from tests.support.fixtures_demo import DEMO_TODAY
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_demo import DEMO_TODAY
+from saas.testing.fixtures_web import find_csrf_token
 
 
 def _in_tenant(slug: str):

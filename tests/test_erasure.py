@@ -24,9 +24,9 @@ from saas.modules.outbox.models import OutboxMail
 from saas.modules.outbox.operations import queue_mail
 from saas.modules.retention.models import RetentionDecision
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import in_tenant
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import in_tenant
 
 NOW = datetime(2026, 2, 2, 9, tzinfo=timezone.utc)
 ERASE_ACTION, RESTRICTED, PURGED = "subject.erase", "restricted", "purged"

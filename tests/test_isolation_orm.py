@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from saas.core import tenancy
 from saas.core.tenancy import CrossTenantWrite, NoTenantError
 from saas.extensions import db
-from tests.support.isolation import BINDS, tenant_scoped_mappers, tenant_tables
+from saas.testing.isolation import BINDS, tenant_scoped_mappers, tenant_tables
 
 A, B = 2_000_001, 2_000_002
 

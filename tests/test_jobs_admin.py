@@ -11,11 +11,11 @@ from saas import jobs
 from saas.extensions import db
 from saas.jobs.queues import redis
 from saas.modules.audit.models import AuditEntry
-from tests.support import jobs_for_tests
-from tests.support.fixtures_jobs import wait_for
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing import jobs_for_tests
+from saas.testing.fixtures_jobs import wait_for
+from saas.testing.fixtures_web import find_csrf_token
 
-T = "tests.support.jobs_for_tests."
+T = "saas.testing.jobs_for_tests."
 
 
 @pytest.fixture()
@@ -133,4 +133,5 @@ def test_a_running_job_is_listed_with_its_progress_for_the_script_to_poll(app, l
     assert '<script src="/static/js/progress.js"' in html
     assert (body["status"], body["progress"]["stage"], body["progress"]["percent"]) == ("started", "holding", 50.0)
     assert client.get(progress_url).get_json()["status"] == "finished"
-    assert app.test_client().get("/static/js/progress.js").status_code == 200
+    with app.test_client().get("/static/js/progress.js") as response:  # closed: the file behind it is open
+        assert response.status_code == 200

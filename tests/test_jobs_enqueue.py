@@ -4,7 +4,7 @@ import pytest
 from saas import jobs
 from saas.jobs.queues import QUEUES
 
-T = "tests.support.jobs_for_tests."
+T = "saas.testing.jobs_for_tests."
 
 
 @pytest.mark.parametrize("value, error", [

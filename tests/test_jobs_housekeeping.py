@@ -38,7 +38,7 @@ def test_audit_chain_verification_records_ok_and_fails_on_a_broken_chain(ctx, ma
 
 
 def test_prune_finished_drops_expired_registry_entries(ctx, job_queue, work_in_process):
-    job = jobs.enqueue("default", "tests.support.jobs_for_tests.report_steps", tenant_id=None, steps=1)
+    job = jobs.enqueue("default", "saas.testing.jobs_for_tests.report_steps", tenant_id=None, steps=1)
     work_in_process(["default"])
     registry = job_queue.finished_job_registry
     assert job.id in registry

@@ -11,9 +11,9 @@ from saas.core import clock
 from saas.jobs import schedule
 from saas.jobs.queues import QUEUES, queue, redis
 from saas.jobs.schedule import PeriodicJob
-from tests.support.fixtures_jobs import ROOT, SAAS, wait_for
+from saas.testing.fixtures_jobs import ROOT, SAAS, wait_for
 
-T = "tests.support.jobs_for_tests."
+T = "saas.testing.jobs_for_tests."
 
 
 def test_every_schedule_entry_is_runnable():

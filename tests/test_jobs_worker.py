@@ -10,10 +10,10 @@ from saas import jobs
 from saas.extensions import db
 from saas.jobs.queues import redis
 from saas.modules.clients.models import ClientOrganisation
-from tests.support import jobs_for_tests
-from tests.support.fixtures_jobs import wait_for
+from saas.testing import jobs_for_tests
+from saas.testing.fixtures_jobs import wait_for
 
-T = "tests.support.jobs_for_tests."
+T = "saas.testing.jobs_for_tests."
 
 
 def _client_names(as_tenant, tenant) -> list[str]:

@@ -21,7 +21,7 @@ from saas.modules.files.models import StoredFile
 from saas.modules.keys import cli as keys_cli
 from saas.modules.keys import jobs, operations, queries
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_crypto import PERSONAL_FIELDS, forget_cached_keys
+from saas.testing.fixtures_crypto import PERSONAL_FIELDS, forget_cached_keys
 
 
 @pytest.fixture()

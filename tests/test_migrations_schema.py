@@ -8,7 +8,8 @@ from sqlalchemy.pool import NullPool
 
 from saas import create_app
 from saas.extensions import db
-from tests.conftest import DB_KIND, make_settings
+from saas.testing.core import database_only, make_settings
+
 
 BINDS = (None, "keys")
 
@@ -64,21 +65,20 @@ def test_downgrade_to_base_then_upgrade_again(fresh_app):
         assert schema_differences(fresh_app, bind) == []
 
 
-if DB_KIND == "postgresql":
+@database_only("postgresql", "row-level security is PostgreSQL's")
+def test_upgrade_after_downgrade_restores_row_security(fresh_app):
+    from saas.core import rls
 
-    def test_upgrade_after_downgrade_restores_row_security(fresh_app):
-        from saas.core import rls
-
-        upgrade()
-        downgrade(revision="base")
-        upgrade()
-        for bind in BINDS:
-            engine = sa.create_engine(_owner_url(fresh_app, bind), poolclass=NullPool)
-            with engine.connect() as conn:
-                tables = rls.tenant_tables(conn)
-                secured = conn.execute(sa.text(
-                    "SELECT c.relname FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname "
-                    "WHERE c.relrowsecurity AND c.relforcerowsecurity AND p.policyname = :p"
-                ), {"p": rls.POLICY}).scalars().all()
-            engine.dispose()
-            assert tables and sorted(secured) == tables
+    upgrade()
+    downgrade(revision="base")
+    upgrade()
+    for bind in BINDS:
+        engine = sa.create_engine(_owner_url(fresh_app, bind), poolclass=NullPool)
+        with engine.connect() as conn:
+            tables = rls.tenant_tables(conn)
+            secured = conn.execute(sa.text(
+                "SELECT c.relname FROM pg_class c JOIN pg_policies p ON p.tablename = c.relname "
+                "WHERE c.relrowsecurity AND c.relforcerowsecurity AND p.policyname = :p"
+            ), {"p": rls.POLICY}).scalars().all()
+        engine.dispose()
+        assert tables and sorted(secured) == tables

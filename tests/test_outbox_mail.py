@@ -15,7 +15,7 @@ from saas.jobs.worker import unit_of_work
 from saas.modules.audit.models import AuditEntry
 from saas.modules.outbox import jobs, operations
 from saas.modules.outbox.models import FAILED, OUTBOX, QUEUED, SENDING, SENT, OutboxMail
-from tests.support.services import free_port
+from saas.testing.services import free_port
 
 RECIPIENT = "marieke.de.vries@example.nl"
 

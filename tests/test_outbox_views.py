@@ -8,7 +8,7 @@ from saas.extensions import db
 from saas.jobs.queues import queue
 from saas.modules.outbox import operations
 from saas.modules.outbox.models import FAILED, QUEUED, OutboxMail
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_web import find_csrf_token
 
 
 def _queued_mail(tenant_id: int, status: str = QUEUED, template: str = "confirmation",

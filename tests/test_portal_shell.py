@@ -44,7 +44,8 @@ def test_pages_have_no_inline_script_or_style_and_load_only_local_assets(admin_c
 
 def test_static_assets_are_served(client):
     for asset in ("css/app.css", "js/app.js", "img/logo.svg"):
-        assert client.get(f"/static/{asset}").status_code == 200
+        with client.get(f"/static/{asset}") as response:  # closed: the file behind it is open
+            assert response.status_code == 200
 
 
 def test_every_form_carries_a_csrf_token(admin_client, web_tenant):

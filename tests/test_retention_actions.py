@@ -32,7 +32,7 @@ from saas.modules.retention.models import RetentionDecision, SuppressionEntry
 from saas.modules.retention.policies import effective_policies
 from saas.modules.retention.suppression import is_suppressed
 from saas.modules.subjects.models import DataSubject
-from tests.support.retention_for_tests import FISCAL_REASON, POOL, rules, sweep_queues  # noqa: F401  (fixtures)
+from saas.testing.retention_for_tests import FISCAL_REASON, POOL, rules, sweep_queues  # noqa: F401  (fixtures)
 
 DEPENDENTS = (ConsentRecord, ConsentRequest, AssignmentSubject, CallNote, OutboxMail, StoredFile)
 

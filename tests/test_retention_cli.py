@@ -9,7 +9,7 @@ from saas.jobs.queues import redis
 from saas.modules.retention import queries
 from saas.modules.retention.models import RetentionDecision, SweepRun
 from saas.modules.subjects.models import DataSubject
-from tests.support.retention_for_tests import rules, sweep_queues  # noqa: F401  (fixtures)
+from saas.testing.retention_for_tests import rules, sweep_queues  # noqa: F401  (fixtures)
 
 
 def _tenant_with_due_records(make_tenant, as_tenant):

@@ -1,5 +1,5 @@
 """The retention engine on its own: due dates, precedence of actions, legal holds, forecast. Pure code, no
-database: views and policies are built here (the test rules of tests/support/retention_for_tests.py)."""
+database: views and policies are built here (the test rules of saas/testing/retention_for_tests.py)."""
 import uuid
 from dataclasses import replace
 from datetime import date, timedelta
@@ -12,7 +12,7 @@ from saas.modules.retention.policies import (
     Period, add_period, counting_from, due_on, hold_runs, latest_due_anchor, resolve,
 )
 from saas.plugins.definitions import ErasureException, RecordView, RetentionPolicy, RuleContext
-from tests.support import retention_for_tests as rules
+from saas.testing import retention_for_tests as rules
 
 BY_NAME = {p.name: p for p in rules.POLICIES}
 TENANT = SimpleNamespace(id=7)

@@ -10,7 +10,7 @@ from saas.modules.companies.models import Company
 from saas.modules.retention import jobs, queries
 from saas.modules.retention.models import RetentionDecision
 from saas.modules.subjects.models import DataSubject
-from tests.support.retention_for_tests import rules  # noqa: F401  (fixture)
+from saas.testing.retention_for_tests import rules  # noqa: F401  (fixture)
 
 START = date(2024, 1, 10)
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)]

@@ -7,7 +7,7 @@ from saas.modules.retention.policies import (
 )
 from saas.plugins.definitions import RetentionPolicy
 from saas.plugins.manager import current_registry
-from tests.support.retention_for_tests import using_test_rules
+from saas.testing.retention_for_tests import using_test_rules
 
 
 @pytest.fixture()

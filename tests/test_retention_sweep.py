@@ -24,8 +24,9 @@ from saas.modules.outbox.models import OutboxMail
 from saas.modules.retention import jobs, queries
 from saas.modules.retention.models import RetentionDecision, SuppressionEntry, SweepRun
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_jobs import wait_for
-from tests.support.retention_for_tests import (  # noqa: F401  (fixtures)
+from saas.testing.fixtures_jobs import wait_for
+from saas.testing.jobs_for_tests import hold_key
+from saas.testing.retention_for_tests import (  # noqa: F401  (fixtures)
     FISCAL_FIELDS, FISCAL_REASON, POOL, TEST_JOB, rules, sweep, sweep_queues,
 )
 
@@ -309,20 +310,6 @@ def twin_people(tenant_id: int) -> None:
     db.session.commit()
 
 
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry))
-    return found
-
-
 def _evaluated(tenant, run_id) -> int:
     db.session.rollback()
     return db.session.scalar(sa.select(SweepRun.evaluated).where(SweepRun.id == run_id)) or 0
@@ -344,18 +331,23 @@ def test_a_sweep_killed_halfway_and_run_again_ends_like_an_uninterrupted_one(mak
     expected = state(labels[twin.id], expected_run)
     assert expected_run.evaluated == total and expected_run.counts
 
-    # The other: killed (worker and work horse, SIGKILL) once about half of it is committed.
+    # The other: killed (worker and work horse, SIGKILL) halfway. The job pauses once half of it is
+    # committed, while the test holds the marker (retention_for_tests.pause_sweep_past): no race.
     as_tenant(killed)
+    marker = f"sweep-{killed.slug}"
+    redis().set(hold_key(marker), 1, ex=600)
     run = jobs.start_sweep(killed.id, as_of=AS_OF, enqueue=False)
-    job = jobs.enqueue_sweep(run, TEST_JOB, batch_size=BATCH)
+    job = jobs.enqueue_sweep(run, TEST_JOB, batch_size=BATCH, pause_after=total // 2, pause_marker=marker)
     worker = run_worker(queues=["sweeps"], wait=False)
-    wait_for(lambda: _evaluated(killed, run.id) >= total // 2, "half of the sweep", timeout=120)
-    for pid in _children(worker.pid):
-        os.kill(pid, signal.SIGKILL)
+    horse_pid = wait_for(lambda: Job.fetch(job.id, connection=redis()).meta.get("pid"), "the sweep to pause halfway",
+                         timeout=300)
     os.kill(worker.pid, signal.SIGKILL)
+    os.kill(horse_pid, signal.SIGKILL)  # the horse runs in its own process group: the machine "crashed"
     worker.wait(10)
+    redis().delete(hold_key(marker))
     halfway = _evaluated(killed, run.id)
-    assert total // 2 <= halfway < total, "the sweep finished before it could be killed"
+    assert halfway == Job.fetch(job.id, connection=redis()).meta["paused_at"]
+    assert total // 2 <= halfway < total
     assert queries.get_sweep(run.id).status == "running"
 
     # RQ's maintenance finds the job's worker dead and, with retries left, queues it again; it resumes.

@@ -9,7 +9,7 @@ import pytest
 
 from plugins.leadgen import rules as leadgen_rules
 from saas.core import clock
-from tests.support.retention_portal import (  # noqa: F401  (fixtures)
+from saas.testing.retention_portal import (  # noqa: F401  (fixtures)
     article, forecast_rows, leadgen_tenant, make_company, text_of,
 )
 

@@ -14,9 +14,9 @@ from saas.modules.companies.models import Company
 from saas.modules.retention.models import RetentionDecision
 from saas.modules.retention.suppression import is_suppressed
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import make_assignment
-from tests.support.retention_portal import (  # noqa: F401  (fixtures)
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import make_assignment
+from saas.testing.retention_portal import (  # noqa: F401  (fixtures)
     leadgen_tenant, make_company, read_row, text_of,
 )
 
@@ -146,7 +146,7 @@ def test_mark_as_left_warns_then_purges_at_once(leadgen_tenant, make_user, flagg
 
 def test_mark_as_left_without_a_purging_rule_only_records_it(leadgen_tenant, make_user, flagged, browser_as,
                                                              read_row):
-    from tests.support.retention_portal import leadgen_settings
+    from saas.testing.retention_portal import leadgen_settings
 
     tenant = leadgen_tenant(settings={"leadgen": leadgen_settings(delete_when_contact_left=False)})
     person = flagged(tenant)

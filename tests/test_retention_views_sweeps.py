@@ -12,9 +12,9 @@ from saas.extensions import db
 from saas.jobs.queues import queue
 from saas.modules.retention.models import SweepRun
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.retention_for_tests import sweep_queues  # noqa: F401  (fixture)
-from tests.support.retention_portal import (  # noqa: F401  (fixtures)
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.retention_for_tests import sweep_queues  # noqa: F401  (fixture)
+from saas.testing.retention_portal import (  # noqa: F401  (fixtures)
     leadgen_tenant, make_company, read_row, text_of,
 )
 

@@ -3,22 +3,15 @@ sentences they keep; and each rule's `applies` as a plain function of a record v
 from __future__ import annotations
 
 import re
-import uuid
-from datetime import date
 from pathlib import Path
 
 import pytest
 
-from plugins.association import rules as association
-from plugins.employment import rules as employment
 from plugins.fiscal import rules as fiscal
-from plugins.leadgen import rules as leadgen
-from plugins.recruitment import rules as recruitment
 from saas.modules.retention.models import ACTIONS
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.schemas import PERIOD_UNITS, RECORD_DATES, setting_unit
 from saas.plugins import manager
-from saas.plugins.definitions import RecordView, RuleContext
 
 REGISTRY = manager.load()
 POLICIES = {p.name: p for p in REGISTRY.of("saas_retention_policies")}
@@ -29,16 +22,6 @@ PLUGIN_SEEDS = {
     "consultancy": "000_", "fiscal": "001_", "recruitment": "002_", "hosting": "002_", "association": "003_",
     "leadgen": "004_", "employment": "004_",
 }
-TODAY = date(2026, 6, 15)
-
-
-def view(category: str = "candidate", **dates) -> RecordView:
-    return RecordView(id=uuid.uuid4(), kind="company" if category == "company" else "subject", category=category,
-                      created_on=date(2020, 1, 1), **dates)
-
-
-def context(**settings) -> RuleContext:
-    return RuleContext(tenant_id=1, today=TODAY, settings=settings)
 
 
 def test_every_rule_the_issue_names_is_a_policy():
@@ -93,12 +76,6 @@ def test_periods_are_the_seeds_and_the_law():
         "consultancy.crm_contact_relationship_end": ({}, False),      # seed silent: the purpose
         "consultancy.training_participant_end": ({}, False),
         "consultancy.referee_relationship_end": ({}, False),
-    }
-
-
-def test_leadgen_purges_suppress_and_nothing_else_does():
-    assert {name for name, p in POLICIES.items() if p.suppress} == {
-        "leadgen.prospect_unverified", "leadgen.prospect_left_company",
     }
 
 
@@ -179,64 +156,7 @@ def test_erasure_exceptions_keep_the_fiscal_fields_for_seven_years():
     assert "email" not in fields and "notes" not in fields  # the rest goes on erasure
 
 
-# --- applies: pure functions of the view and the context ---------------------------------------------------
-
-@pytest.mark.parametrize("placed_from, placed_to, never", [
-    (None, None, True),
-    (date(2025, 1, 1), None, False),                 # working right now
-    (date(2025, 1, 1), date(2026, 6, 14), False),    # worked through the tenant: not these rules
-])
-def test_recruitment_rules_are_for_candidates_never_placed(placed_from, placed_to, never):
-    record = view("candidate", placed_from=placed_from, placed_to=placed_to)
-    assert recruitment.never_placed(record, context()) is never
-    assert {p.applies for p in POLICIES.values() if p.plugin == "recruitment"} == {recruitment.never_placed}
-
-
-@pytest.mark.parametrize("outcome, consents, rejected_rule, pool_rule", [
-    ("rejected", frozenset(), True, False),
-    ("withdrawn", frozenset(), True, False),
-    (None, frozenset(), True, False),
-    ("rejected", frozenset({"applicant_pool"}), False, True),
-    ("rejected", frozenset({"newsletter"}), True, False),
-    ("hired", frozenset(), False, False),
-    ("hired", frozenset({"applicant_pool"}), False, False),
-])
-def test_employment_applicants(outcome, consents, rejected_rule, pool_rule):
-    record = view("applicant", procedure_outcome=outcome, procedure_closed_on=date(2026, 1, 1), consents=consents)
-    assert employment.not_hired_without_pool_consent(record, context()) is rejected_rule
-    assert employment.not_hired_with_pool_consent(record, context()) is pool_rule
-
-
-@pytest.mark.parametrize("settings, purge, hold", [
-    ({}, True, False),                              # the schema's default: liability_hold = false
-    ({"liability_hold": False}, True, False),
-    ({"liability_hold": True}, False, True),        # kantoor, KVGO
-])
-def test_fiscal_liability_hold_turns_the_purge_into_a_hold(settings, purge, hold):
-    record = view("relation", relationship_ended_on=date(2019, 3, 1))
-    assert fiscal.without_liability_hold(record, context(**settings)) is purge
-    assert fiscal.with_liability_hold(record, context(**settings)) is hold
-    assert REGISTRY.settings_schemas["fiscal"]().load({})["liability_hold"] is False
-
-
-@pytest.mark.parametrize("settings, hold, purge", [
-    ({}, True, False),
-    ({"keep_until_erasure_request": True}, True, False),   # KVGO
-    ({"keep_until_erasure_request": False}, False, True),
-])
-def test_association_keeps_members_until_they_ask(settings, hold, purge):
-    record = view("member", relationship_ended_on=date(2019, 3, 1))
-    assert association.keeps_until_erasure_request(record, context(**settings)) is hold
-    assert association.purges_after_minimum(record, context(**settings)) is purge
-    assert REGISTRY.settings_schemas["association"]().load({})["keep_until_erasure_request"] is True
-
-
-def test_leadgen_leavers_are_purged_not_flagged():
-    here, gone = view("prospect"), view("prospect", left_company_on=date(2026, 6, 1))
-    assert leadgen.still_at_the_company(here, context()) and not leadgen.still_at_the_company(gone, context())
-    assert leadgen.deletes_leavers(gone, context())
-    assert leadgen.deletes_leavers(gone, context(delete_when_contact_left=True))
-    assert not leadgen.deletes_leavers(gone, context(delete_when_contact_left=False))
+# --- applies: pure functions of the view and the context; each plugin's own in plugins/<sector>/tests/ ------
 
 
 def test_every_applies_is_a_module_level_function_of_its_plugin_rules():

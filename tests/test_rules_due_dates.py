@@ -2,28 +2,12 @@
 The same edges run through real sweeps and a real worker in test_rules_sweeps.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pytest
 
 from saas.modules.retention.policies import due_on, resolve
-from saas.plugins import manager
-from saas.plugins.definitions import RuleContext
-from tests.test_rules_definitions import view
-
-REGISTRY = manager.load()
-
-
-@dataclass(frozen=True)
-class Edge:
-    """One rule at its edge: a record of `category` with `dates`, due on `due` under the tenant `settings`."""
-
-    policy: str
-    category: str
-    dates: dict
-    due: date
-    settings: dict = field(default_factory=dict)
+from saas.testing.rules import REGISTRY, Edge, acts, defaults, view
 
 
 EDGES = [
@@ -70,25 +54,8 @@ EDGES = [
 ]
 
 
-def defaults(plugin: str) -> dict:
-    """The plugin's settings with every default filled in ({} for a plugin that takes no settings)."""
-    schema = REGISTRY.settings_schemas.get(plugin)
-    return schema().load({}) if schema is not None else {}
-
-
 def test_every_rule_has_an_edge():
     assert {edge.policy for edge in EDGES} == set(REGISTRY.definitions["saas_retention_policies"])
-
-
-def acts(edge: Edge, today: date) -> bool:
-    """Whether the rule acts on the record on `today`: due, and its `applies` holds."""
-    definition = REGISTRY.get("saas_retention_policies", edge.policy)
-    settings = {**defaults(definition.plugin), **edge.settings}
-    policy = resolve(definition, settings, None)
-    record = view(edge.category, **edge.dates)
-    ctx = RuleContext(tenant_id=1, today=today, settings=settings)
-    due = due_on(policy, record)
-    return due is not None and due <= today and (policy.applies is None or policy.applies(record, ctx))
 
 
 @pytest.mark.parametrize("edge", EDGES, ids=lambda e: e.policy)
@@ -98,16 +65,6 @@ def test_the_day_before_the_day_of_and_the_day_after(edge):
     assert due_on(resolve(definition, settings, None), view(edge.category, **edge.dates)) == edge.due
     one = timedelta(days=1)
     assert [acts(edge, edge.due - one), acts(edge, edge.due), acts(edge, edge.due + one)] == [False, True, True]
-
-
-def test_fiscal_year_end_edges():
-    """Every end date in 2019 is due on 1 January 2027; the first day of 2020 one year later."""
-    edge = EDGES[5]
-    assert edge.policy == "fiscal.client_contact_records"
-    for ended, due in ((date(2019, 1, 1), date(2027, 1, 1)), (date(2019, 12, 31), date(2027, 1, 1)),
-                       (date(2020, 1, 1), date(2028, 1, 1))):
-        moved = Edge(edge.policy, edge.category, {"relationship_ended_on": ended}, due)
-        assert [acts(moved, due - timedelta(days=1)), acts(moved, due)] == [False, True]
 
 
 LONG_AGO = date(2010, 1, 1)
@@ -131,16 +88,3 @@ CLOSED = {"procedure_closed_on": LONG_AGO}
 def test_records_a_rule_must_leave_alone_long_after_the_date(policy, category, dates):
     settings = {"liability_hold": True} if policy.startswith("fiscal.") else {}
     assert not acts(Edge(policy, category, dates, date.max, settings), date(2040, 1, 1))
-
-
-def test_a_yes_to_reconsent_resets_the_clock():
-    """The consent page sets last_contact_on to the day of the yes: both recruitment rules count from it."""
-    asked = Edge("recruitment.candidate_reconsent", "candidate", {"last_contact_on": date(2024, 3, 10)},
-                 date(2025, 3, 10))
-    assert acts(asked, date(2025, 3, 10))
-    answered_yes = {"last_contact_on": date(2025, 3, 20), "consents": frozenset({"candidate_pool"})}
-    for name, due in (("recruitment.candidate_reconsent", date(2026, 3, 20)),
-                      ("recruitment.candidate_purge", date(2027, 3, 20))):
-        edge = Edge(name, "candidate", answered_yes, due)
-        assert [acts(edge, date(2026, 3, 10)), acts(edge, due - timedelta(days=1)), acts(edge, due)] == [
-            False, False, True]

@@ -12,7 +12,7 @@ from saas.modules.tenants import queries
 from saas.modules.tenants.schemas import RECORD_DATES, TenantConfigError, read_tenant_file
 from saas.plugins import manager
 from saas.plugins.definitions import RecordView
-from tests.test_rules_definitions import view
+from saas.testing.rules import view
 
 REGISTRY = manager.load()
 BASE = ('slug = "{slug}"\nname = "T"\nlocale = "nl"\nplugins = {plugins}\nrights_request_days = 30\n'

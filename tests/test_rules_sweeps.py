@@ -33,8 +33,8 @@ from saas.modules.retention.models import RetentionDecision, SuppressionEntry
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.queries import get_by_slug
 from saas.plugins import manager
-from tests.support.records import in_tenant
-from tests.support.retention_for_tests import sweep_queues  # noqa: F401  (fixture: empty sweeps and mail queues)
+from saas.testing.records import in_tenant
+from saas.testing.retention_for_tests import sweep_queues  # noqa: F401  (fixture: empty sweeps and mail queues)
 from tests.test_rules_due_dates import EDGES, Edge
 
 ONE = timedelta(days=1)

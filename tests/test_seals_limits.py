@@ -25,7 +25,7 @@ from saas.modules.seals.cli import seals
 from saas.modules.seals.operations import seal_pdf
 from saas.modules.seals.pdf import html_to_pdf
 from saas.modules.seals.verify import Refused, VerifyLimits, verify_pdf
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_web import find_csrf_token
 
 FIELDS = 3000
 HTML = "<html lang='nl'><head><title>VO</title></head><body><p>Verwerkersovereenkomst</p></body></html>"

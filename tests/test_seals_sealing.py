@@ -28,9 +28,9 @@ from saas.modules.seals.models import PlatformCertificate, SealCertificate
 from saas.modules.seals.operations import SealError, seal_pdf, sha256_hex
 from saas.modules.seals.pdf import html_to_pdf
 from saas.modules.seals.verify import verify_pdf
-from tests.conftest import DB_KIND
-from tests.support import services
-from tests.support.fixtures_crypto import forget_cached_keys
+from saas.testing.core import DB_KIND
+from saas.testing import services
+from saas.testing.fixtures_crypto import forget_cached_keys
 
 SEALED_AT = datetime(2026, 5, 4, 13, 14, 15, tzinfo=timezone.utc)
 HTML = ('<html lang="nl"><head><title>Verwerkersovereenkomst</title></head><body>'

@@ -14,7 +14,7 @@ from saas.modules.audit.models import AuditEntry
 from saas.modules.seals import pki
 from saas.modules.seals.operations import seal_pdf
 from saas.modules.seals.pdf import html_to_pdf
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_web import find_csrf_token
 
 HTML = ('<html lang="nl"><head><title>Verwerkersovereenkomst</title></head><body><h1>Verwerkersovereenkomst</h1>'
         '<p>De verwerker wist of retourneert de persoonsgegevens na afloop.</p></body></html>')

@@ -12,7 +12,7 @@ from saas.extensions import db
 from saas.modules.outbox.models import OutboxMail
 from saas.modules.signing import operations, queries
 from saas.modules.signing.models import OneTimeCode
-from tests.support.signing import create_agreement, enter_code, events_of, in_tenant, mailed_code, request_code
+from saas.testing.signing import create_agreement, enter_code, events_of, in_tenant, mailed_code, request_code
 
 
 def _wrong(code: str) -> str:

@@ -11,8 +11,8 @@ from saas.modules.audit.models import AuditEntry
 from saas.modules.outbox.models import OutboxMail
 from saas.modules.signing import queries
 from saas.modules.signing.models import SigningToken
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.signing import (PDF, agreement_of, create_agreement, event_rows, events_of, in_tenant, sign,
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.signing import (PDF, agreement_of, create_agreement, event_rows, events_of, in_tenant, sign,
                                    signer_of, verify)
 
 

@@ -18,9 +18,9 @@ from saas.modules.agreements import lifecycle
 from saas.modules.audit.models import AuditEntry
 from saas.modules.signing import operations, queries
 from saas.modules.signing.models import SigningToken
-from tests.support.fixtures_jobs import wait_for
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.signing import (agreement_of, create_agreement, events_of, in_tenant, request_code, sign,
+from saas.testing.fixtures_jobs import wait_for
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.signing import (agreement_of, create_agreement, events_of, in_tenant, request_code, sign,
                                    sign_form, signer_of, verify)
 
 
@@ -38,8 +38,10 @@ def _written(made) -> tuple[int, int, int]:
     return result
 
 
+# Fixed ids: the random tokens would give each xdist worker a different test name.
 @pytest.mark.parametrize("forged", ["kort", "x" * 48, "../../etc/passwd", "%00" * 16, _token_for_tenant(2 ** 32 - 1),
-                                    _token_for_tenant(0)])
+                                    _token_for_tenant(0)],
+                         ids=["short", "48-chars", "path", "nul-bytes", "highest-tenant-id", "tenant-id-0"])
 def test_malformed_links_answer_404(ctx, make_tenant, client, forged):
     made = create_agreement(make_tenant().id)
     before = _written(made)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from saas.extensions import db
 from saas.modules.signing.models import OneTimeCode, SigningToken
-from tests.support.signing import LiveSigner, agreement_of, create_agreement, events_of, in_tenant, mailed_code
+from saas.testing.signing import LiveSigner, agreement_of, create_agreement, events_of, in_tenant, mailed_code
 
 
 def _together(*calls):

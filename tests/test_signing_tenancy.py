@@ -7,8 +7,8 @@ import base64
 from saas.core import tenancy
 from saas.extensions import db
 from saas.modules.agreements.models import Agreement
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.signing import agreement_of, create_agreement, events_of, sign_form, verify
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.signing import agreement_of, create_agreement, events_of, sign_form, verify
 
 GET_PATHS = ("", "/code", "/review", "/document.pdf", "/done")
 POST_PATHS = ("/code/send", "/code", "/sign", "/decline")

@@ -14,9 +14,9 @@ from saas.modules.assignments.models import CallNote
 from saas.modules.consents import operations as consents
 from saas.modules.consents.models import ConsentRecord
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import add_note, count, in_tenant, make_assignment, make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import add_note, count, in_tenant, make_assignment, make_company
 
 
 @pytest.fixture()

@@ -9,8 +9,8 @@ from saas.core import tenancy
 from saas.core.crypto.models import ShreddedSubject, SubjectKey
 from saas.extensions import db
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import make_assignment
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import make_assignment
 
 
 @pytest.fixture()

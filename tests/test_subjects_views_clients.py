@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from saas.core import tenancy
 from saas.extensions import db
 from saas.modules.clients.models import ClientOrganisation
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_web import find_csrf_token
 
 
 def _names(tenant_id: int) -> list[str]:

@@ -9,9 +9,9 @@ from saas.extensions import db
 from saas.modules.retention import suppression
 from saas.modules.retention.models import SuppressionEntry
 from saas.modules.subjects.models import DataSubject
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import count, in_tenant
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import count, in_tenant
 
 EMAIL, PHONE = "Kees.Smit@Bakkerij.nl", "06-12345678"
 

@@ -14,8 +14,8 @@ from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.queries import find_by_slug
 from saas.modules.tenants.schemas import TenantConfigError, read_tenant_file
 from saas.plugins import manager
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
 
 REFEREES_OFF = '\n[retention."consultancy.referee_relationship_end"]\nenabled = false\n'
 

@@ -5,7 +5,7 @@ import pytest
 
 from saas.modules.tenants.schemas import TenantConfigError, read_tenant_dir, read_tenant_file
 from saas.plugins import manager
-from tests.support.fixtures_plugins import SEED_SLUGS, SHIPPED_TENANTS
+from saas.testing.fixtures_plugins import SEED_SLUGS, SHIPPED_TENANTS
 
 
 @pytest.fixture(scope="module")

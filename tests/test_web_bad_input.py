@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.records import make_company
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.records import make_company
 
 HUGE = str(10 ** 30)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import io
 
-from tests.support.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
-from tests.support.fixtures_api import bearer
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.signing import create_agreement, verify
+from saas.testing.agreements import agreement_queue, agreements_world  # noqa: F401  (fixtures)
+from saas.testing.fixtures_api import bearer
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.signing import create_agreement, verify
 
 
 def _no_store(response) -> bool:

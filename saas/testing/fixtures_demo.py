@@ -21,8 +21,8 @@ import pytest
 
 from saas.core import clock, tenancy
 from saas.extensions import db
-from tests.support.fixtures_web import find_csrf_token
-from tests.support.services import free_port
+from saas.testing.fixtures_web import find_csrf_token
+from saas.testing.services import free_port
 
 DEMO_TODAY = date(2025, 6, 2)
 
@@ -34,7 +34,7 @@ def demo_app(tmp_path_factory, pg_server, redis_server):
     from saas import create_app
     from saas.modules.demo import operations as demo
     from saas.modules.tenants import operations as tenants
-    from tests.conftest import make_settings
+    from saas.testing.core import make_settings
 
     settings = make_settings(tmp_path_factory, pg_server, redis_server, name="saas_demo")
     application = create_app(settings)

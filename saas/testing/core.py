@@ -1,6 +1,8 @@
-"""Test fixtures: real PostgreSQL (RLS, non-owner app role) or SQLite, a real Redis.
+"""The core fixtures: real PostgreSQL (RLS, non-owner app role) or SQLite, a real Redis, the app.
 
-SAAS_TEST_DB=sqlite|postgresql picks the database; the README's test command runs both.
+SAAS_TEST_DB=sqlite|postgresql picks the database; `make test` runs both. Under pytest-xdist every worker
+is a session of its own: it starts its own throwaway PostgreSQL and Redis (or, with SAAS_TEST_PG_ADMIN_URL /
+SAAS_TEST_REDIS_URL, uses its own databases and Redis database on the running servers; see `services`).
 """
 from __future__ import annotations
 
@@ -13,15 +15,20 @@ from saas import create_app
 from saas.config import Settings
 from saas.core import clock, tenancy
 from saas.extensions import db
-from tests.support import services
+from saas.testing import services
 
+DATABASES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 DB_KIND = os.environ.get("SAAS_TEST_DB", "sqlite")
-if DB_KIND not in ("sqlite", "postgresql"):
+if DB_KIND not in DATABASES:
     raise RuntimeError(f"SAAS_TEST_DB must be sqlite or postgresql, not {DB_KIND!r}")
 
 
-def pytest_report_header(config):
-    return f"saas database: {DB_KIND}"
+def database_only(kind: str, why: str) -> pytest.MarkDecorator:
+    """Mark a test (or a module, as `pytestmark`) that exists for one database only: the other database's
+    run reports it as skipped, with `why`, instead of not seeing it at all."""
+    if kind not in DATABASES:
+        raise ValueError(f"no such test database: {kind!r}")
+    return pytest.mark.skipif(DB_KIND != kind, reason=f"{DATABASES[kind]} only: {why}")
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +50,7 @@ def pg_server():
 
 def make_settings(tmp_path_factory, pg_server, redis_server, name="saas_test") -> Settings:
     instance = tmp_path_factory.mktemp("instance")
-    urls = services.create_databases(pg_server, name) if pg_server else {}
+    urls = services.create_databases(pg_server, services.per_worker(name)) if pg_server else {}
     return Settings.from_env(
         env="testing", testing=True, instance_path=instance, redis_url=redis_server.url,
         master_key="", master_key_file=str(instance / "master.key"),
@@ -104,13 +111,3 @@ def as_tenant(ctx):
         tenancy.set_tenant(tenant.id if tenant is not None else None)
 
     yield _as
-
-
-pytest_plugins = [
-    "tests.support.fixtures_web",
-    "tests.support.fixtures_jobs",
-    "tests.support.fixtures_api",
-    "tests.support.fixtures_crypto",
-    "tests.support.fixtures_demo",
-    "tests.support.fixtures_plugins",
-]

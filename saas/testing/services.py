@@ -2,6 +2,11 @@
 
 Set SAAS_TEST_PG_ADMIN_URL / SAAS_TEST_REDIS_URL to use running servers instead. A service that
 cannot be started is a loud failure, never a skip.
+
+Under pytest-xdist each worker (PYTEST_XDIST_WORKER=gw0, gw1, ...) is a session of its own and starts its
+own servers. On running servers the workers share, each worker gets databases of its own (`per_worker`
+names) and a Redis database of its own (the URL's number plus the worker's), so no worker drops, empties
+or reads another one's data.
 """
 from __future__ import annotations
 
@@ -19,6 +24,18 @@ from pathlib import Path
 
 class ServiceError(RuntimeError):
     pass
+
+
+def worker_index() -> int:
+    """0, 1, ... for xdist workers gw0, gw1, ...; 0 without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(worker[2:]) if worker.startswith("gw") else 0
+
+
+def per_worker(name: str) -> str:
+    """A database name of this xdist worker's own ("saas_test_gw1"); unchanged without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return f"{name}_{worker}" if worker else name
 
 
 def free_port() -> int:
@@ -41,16 +58,19 @@ def _wait_port(port: int, what: str, timeout: float = 30) -> None:
 class RedisServer:
     url: str
     process: subprocess.Popen | None = None
+    workdir: str | None = None
 
     def stop(self) -> None:
         if self.process:
             self.process.terminate()
             self.process.wait(10)
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start_redis() -> RedisServer:
     if os.environ.get("SAAS_TEST_REDIS_URL"):
-        return RedisServer(os.environ["SAAS_TEST_REDIS_URL"])
+        return RedisServer(_redis_database_of_worker(os.environ["SAAS_TEST_REDIS_URL"]))
     binary = shutil.which("redis-server")
     if not binary:
         raise ServiceError("redis-server is not installed (apt-get install redis-server) and SAAS_TEST_REDIS_URL is unset")
@@ -62,7 +82,22 @@ def start_redis() -> RedisServer:
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     _wait_port(port, "redis-server")
-    return RedisServer(f"redis://127.0.0.1:{port}/0", proc)
+    return RedisServer(f"redis://127.0.0.1:{port}/0", proc, workdir)
+
+
+def _redis_database_of_worker(url: str) -> str:
+    """The shared server's URL with this worker's own database number (the tests empty queues)."""
+    from redis.connection import parse_url
+
+    base = int(parse_url(url).get("db", 0))
+    database = base + worker_index()
+    if database > 15:
+        raise ServiceError(f"SAAS_TEST_REDIS_URL: no Redis database {database} for xdist worker {worker_index()}")
+    head = url.split("?", 1)[0]
+    query = url[len(head):]
+    scheme, rest = head.split("://", 1)
+    netloc = rest.split("/", 1)[0]
+    return f"{scheme}://{netloc}/{database}{query}"
 
 
 def _pg_bin(name: str) -> str:
@@ -86,7 +121,7 @@ class PostgresServer:
     def stop(self) -> None:
         if self.datadir:
             _run_as([_pg_bin("pg_ctl"), "-D", self.datadir, "-m", "immediate", "stop"], self.run_as)
-            shutil.rmtree(self.datadir, ignore_errors=True)
+            shutil.rmtree(Path(self.datadir).parent, ignore_errors=True)  # the data, socket and log
 
 
 def _run_as(cmd: list[str], user: str | None) -> subprocess.CompletedProcess:
@@ -125,8 +160,11 @@ def create_databases(pg: PostgresServer, name: str, owner: str = "saas_owner", a
     engine = sa.create_engine(pg.admin_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         for role in (owner, app_role):
-            if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname=:r"), {"r": role}).first() is None:
-                conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS'))
+            # Roles belong to the server: xdist workers sharing one may create them at the same moment.
+            conn.execute(sa.text(
+                f'DO $$ BEGIN CREATE ROLE "{role}" LOGIN NOSUPERUSER NOBYPASSRLS; '
+                f'EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; END $$'
+            ))
         for db in (name, f"{name}_keys"):
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{db}" OWNER "{owner}"'))

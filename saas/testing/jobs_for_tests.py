@@ -1,4 +1,4 @@
-"""Job functions the tests enqueue; importable by a worker subprocess (it runs with cwd=/work/main).
+"""Job functions the tests enqueue; a worker subprocess imports them by name (saas.testing.jobs_for_tests.X).
 
 They use an existing tenant table (client_organisation) so row-level security applies to them, and
 client names that are markers, not personal data."""

@@ -59,7 +59,7 @@ def settings_environment(settings) -> dict[str, str]:
 
 @pytest.fixture()
 def worker_env(app, settings) -> dict[str, str]:
-    """os.environ plus the test app's settings, with the repository importable (for tests.support jobs)."""
+    """os.environ plus the test app's settings, with the checkout first on the path (its saas.testing jobs)."""
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS_ENV}
     env.update(settings_environment(settings))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)

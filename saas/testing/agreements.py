@@ -1,7 +1,7 @@
 """Helpers for the agreement tests (tests/test_agreements_*.py): a tenant with an admin, the default
 templates, draft agreements, and running the agreement jobs the way the worker does.
 
-    from tests.support.agreements import AgreementWorld, agreements_world  # noqa: F401 (fixture)
+    from saas.testing.agreements import AgreementWorld, agreements_world  # noqa: F401 (fixture)
 """
 from __future__ import annotations
 

@@ -8,13 +8,17 @@ rules below (plugin "rtest"). A worker subprocess only loads the installed plugi
 from __future__ import annotations
 
 import contextlib
+import os
+import time
 
 import pytest
 from flask import current_app
+from rq import get_current_job
 
 from saas.plugins import manager
 from saas.plugins.definitions import ErasureException, PluginInfo, RecordView, RetentionPolicy, RuleContext
 from saas.plugins.hookspecs import hookimpl
+from saas.testing.jobs_for_tests import hold_key
 
 PLUGIN = "rtest"
 POOL = "rtest_pool"
@@ -100,17 +104,49 @@ def using_test_rules(app):
         app.extensions["saas.plugins"] = saved
 
 
-def run_sweep_with_test_rules(tenant_id: int, sweep_run_id: str, batch_size: int = 2000) -> dict:
-    """The real sweep job, in a worker whose registry also holds the test plugin."""
+def run_sweep_with_test_rules(tenant_id: int, sweep_run_id: str, batch_size: int = 2000,
+                              pause_after: int | None = None, pause_marker: str | None = None) -> dict:
+    """The real sweep job, in a worker whose registry also holds the test plugin. With `pause_marker` it
+    stops once `pause_after` records are committed, for as long as the test holds the marker
+    (`pause_sweep_past`)."""
     from saas.modules.retention import jobs
 
     current_app.extensions["saas.plugins"] = registry_with_test_rules()
+    if pause_marker is not None:
+        pause_sweep_past(pause_after or 0, pause_marker)
     return jobs.run_sweep(tenant_id, sweep_run_id, batch_size)
+
+
+def pause_sweep_past(evaluated: int, marker: str, timeout: float = 300) -> None:
+    """The synchronisation point of the kill-halfway test. The sweep reports its progress after each
+    committed batch; from the first report of at least `evaluated` records on, while the test holds
+    `hold_key(marker)` in Redis, the job puts its work horse's pid and the count in job.meta and waits.
+    The test waits for that pid and kills the worker there: halfway, every time, whatever the machine's
+    speed. Patched in the work horse only (a fork: the patch dies with the job); without the marker held
+    (the job's retry) the sweep runs through."""
+    from saas.jobs import progress
+
+    report = progress.report
+
+    def report_then_pause(done: int, total: int, stage: str = "") -> None:
+        report(done, total, stage)
+        job = get_current_job()
+        if done < evaluated or done >= total or not job.connection.exists(hold_key(marker)):
+            return
+        job.meta.update(paused_at=done, pid=os.getpid())
+        job.save_meta()
+        deadline = time.monotonic() + timeout
+        while job.connection.exists(hold_key(marker)):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the test never killed the paused sweep")
+            time.sleep(0.05)
+
+    progress.report = report_then_pause
 
 
 # --- fixtures (imported by the retention test modules) ------------------------------------------------
 
-TEST_JOB = "tests.support.retention_for_tests.run_sweep_with_test_rules"
+TEST_JOB = "saas.testing.retention_for_tests.run_sweep_with_test_rules"
 
 
 @pytest.fixture()

@@ -26,7 +26,7 @@ from saas.modules.files import operations as files
 from saas.modules.outbox.models import OutboxMail
 from saas.modules.signing import operations
 from saas.modules.signing.models import OneTimeCode
-from tests.support.fixtures_web import find_csrf_token
+from saas.testing.fixtures_web import find_csrf_token
 
 # A small but well-formed one-page PDF (what the signer sees; the seal tests use real rendered ones).
 PDF = (

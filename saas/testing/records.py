@@ -93,4 +93,4 @@ def count(tenant, model, *conditions) -> int:
 def leadgen_tenant(make_tenant, agreement_per_assignment: bool = True):
     return make_tenant(plugins=["leadgen"], settings={"leadgen": {
         "verify_after_months": 6, "purge_unverified_after_months": 12, "delete_when_contact_left": True,
-        "suppress_after_rights_request": True, "agreement_per_assignment": agreement_per_assignment}})
+        "agreement_per_assignment": agreement_per_assignment}})
