@@ -9,9 +9,9 @@
     access.can(g.membership, "edit", subject)      # a finer check, or a template flag
 """
 from saas.access.policy import (
-    ACTIONS, HR_CATEGORIES, KINDS, MATRIX, PUBLIC_ENDPOINTS, ROLES, allowed, can, refuse, require, requirement_of,
-    requires, roles_for,
+    ACTIONS, KINDS, MATRIX, PUBLIC_ENDPOINTS, allowed, can, refuse, require, requirement_of, requires, roles_for,
 )
+from saas.access.roles import HR_CATEGORIES, ROLES
 
 __all__ = ["ACTIONS", "HR_CATEGORIES", "KINDS", "MATRIX", "PUBLIC_ENDPOINTS", "ROLES", "allowed", "can", "refuse",
            "require", "requirement_of", "requires", "roles_for"]

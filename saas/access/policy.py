@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from flask import abort, g, request
 
-from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, HR_CATEGORIES, ROLES, SUPERVISOR
+from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "company", "assignment", "client_org", "consent", "agreement", "file",

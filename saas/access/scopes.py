@@ -6,7 +6,7 @@
   per assignment, with that agreement completed. Through those, their usable people and call notes;
   never a person flagged for verification or restricted, except on the verification page;
 - client: the assignments, people, call notes and companies of its own client organisation;
-- board: the HR files (people in `policy.HR_CATEGORIES`), nothing else.
+- board: the HR files (people in `roles.HR_CATEGORIES`), nothing else.
 `membership` None means system code (jobs, commands): the whole tenant.
 
 The role x action matrix is in `policy`; this module narrows a role to its records. Queries, views, API

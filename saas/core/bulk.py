@@ -103,3 +103,22 @@ def _converter(column_type):
     if isinstance(column_type, sa.LargeBinary):
         return lambda value: _quote("\\x" + value.hex())
     return lambda value: _quote(str(value))
+
+
+CHUNK = 5000   # ids per statement (an array on PostgreSQL; SQLite allows 32,766 parameters)
+
+
+def chunks(ids: Sequence, size: int = CHUNK):
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def forget_loaded(model, ids, *, expunge: bool = False) -> None:
+    """Loaded objects of rows changed by a bulk statement: expired (read again) or, when deleted, dropped."""
+    wanted = set(ids)
+    for key, obj in list(db.session.identity_map.items()):
+        if key[0] is model and key[1][0] in wanted:   # by identity key: reading an expired row would load it
+            if expunge:
+                db.session.expunge(obj)
+            else:
+                db.session.expire(obj)

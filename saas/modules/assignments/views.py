@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from saas.core import transaction
 from saas.core.crypto.keyring import keyring
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
@@ -64,7 +65,6 @@ def create():
         db.session.rollback()
         add_errors(form, exc.errors, AssignmentForm.FIELD_NAMES)
         return _render_form(form, None)
-    db.session.commit()
     flash(_("The assignment was added."), "success")
     return redirect(url_for(".show", assignment_id=assignment.id))
 
@@ -88,7 +88,6 @@ def edit(assignment_id):
         db.session.rollback()
         add_errors(form, exc.errors, AssignmentForm.FIELD_NAMES)
         return _render_form(form, queries.find_assignment(assignment_id, "edit"))
-    db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", assignment_id=assignment.id))
 
@@ -139,7 +138,8 @@ def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None
         agreement_state=queries.agreement_status(assignment), agreement_required=queries.agreement_required(),
         supervisor=queries.display_name(assignment.supervisor_id), works_on_it=scopes.uses_only_usable(member),
     )
-    db.session.commit()
+    if status >= 400:
+        transaction.persist_now()   # the page shows personal data: its audit line lands even with a refused form
     return page, status
 
 
@@ -160,7 +160,6 @@ def _managed(assignment_id, action: str = "manage"):
 @access.requires("edit", "assignment")
 def activate(assignment_id):
     operations.set_active(_managed(assignment_id, "edit"), True)
-    db.session.commit()
     flash(_("The assignment is active: its agents can work on it."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -169,7 +168,6 @@ def activate(assignment_id):
 @access.requires("edit", "assignment")
 def deactivate(assignment_id):
     operations.set_active(_managed(assignment_id, "edit"), False)
-    db.session.commit()
     flash(_("The assignment is inactive: its agents no longer see its data."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -183,7 +181,6 @@ def add_agent(assignment_id):
     if not form.validate():
         return _render_show(assignment, agent_form=form, status=400)
     operations.add_agent(assignment, uuid.UUID(form.user.data))
-    db.session.commit()
     flash(_("The agent was assigned."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -194,7 +191,6 @@ def remove_agent(assignment_id, user_id):
     assignment = _managed(assignment_id)
     if not operations.remove_agent(assignment, _uuid_or_404(user_id)):
         abort(404)
-    db.session.commit()
     flash(_("The agent no longer works on this assignment."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -213,7 +209,6 @@ def add_subjects(assignment_id):
         db.session.rollback()
         add_errors(form, exc.errors, {"subject_ids": "subjects"})
         return _render_show(queries.find_assignment(assignment_id), subjects_form=form, status=400)
-    db.session.commit()
     flash(_("%(count)s data subjects were added.", count=added), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -224,7 +219,6 @@ def remove_subject(assignment_id, subject_id):
     assignment = _managed(assignment_id)
     if not operations.remove_subject(assignment, _uuid_or_404(subject_id)):
         abort(404)
-    db.session.commit()
     flash(_("The data subject was taken off this assignment."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -243,7 +237,6 @@ def add_note(assignment_id):
         db.session.rollback()
         add_errors(form, exc.errors, {"subject_id": "subject"})
         return _render_show(queries.find_assignment(assignment_id), note_form=form, status=400)
-    db.session.commit()
     flash(_("The call note was saved."), "success")
     return redirect(url_for(".show", assignment_id=assignment_id))
 
@@ -258,7 +251,6 @@ def delete(assignment_id):
         return render_template("assignments/delete.html", assignment=assignment, form=form,
                                notes=queries.call_note_count(assignment)), status
     notes = operations.delete_assignment(assignment)
-    db.session.commit()
     flash(_("The assignment and its %(count)s call notes were deleted.", count=notes), "success")
     return redirect(url_for(".index"))
 

@@ -35,6 +35,5 @@ def create():
         db.session.rollback()
         form.name.errors.append(_("A client organisation with this name exists already."))
         return _render(form, 400)
-    db.session.commit()
     flash(_("The client organisation was added."), "success")
     return redirect(url_for(".index"))

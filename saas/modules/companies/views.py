@@ -71,7 +71,6 @@ def create():
         db.session.rollback()
         add_errors(form, exc.errors)
         return _render_form(form, None)
-    db.session.commit()
     flash(_("The company was added."), "success")
     return redirect(url_for(".show", company_id=company.id))
 
@@ -93,7 +92,6 @@ def edit(company_id):
         db.session.rollback()
         add_errors(form, exc.errors)
         return _render_form(form, queries.find_company(company_id, "edit"))
-    db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", company_id=company.id))
 
@@ -105,7 +103,6 @@ def verify(company_id):
     if not EmptyForm().validate():
         abort(400)
     retention.verify_record(company)
-    db.session.commit()
     flash(_("The company is verified."), "success")
     return redirect(url_for(".show", company_id=company.id))
 
@@ -120,6 +117,5 @@ def delete(company_id):
         return render_template("companies/delete.html", company=company, form=form,
                                subjects=queries.subject_count(company)), status
     operations.delete_company(company)
-    db.session.commit()
     flash(_("The company was removed."), "success")
     return redirect(url_for(".index"))

@@ -69,7 +69,6 @@ def create(subject_id):
             db.session.rollback()
             add_errors(form, exc.errors)
         else:
-            db.session.commit()
             flash(_("The consent was recorded."), "success")
             return redirect(url_for("subjects.show", subject_id=subject.id))
     status = 400 if form.is_submitted() else 200
@@ -95,7 +94,6 @@ def withdraw(subject_id, consent_id):
         db.session.rollback()
         flash(_("This consent was withdrawn before."), "info")
     else:
-        db.session.commit()
         flash(_("The withdrawal was recorded."), "success")
     return redirect(url_for("subjects.show", subject_id=subject_id))
 
@@ -150,5 +148,4 @@ def _record_answer(request_row, form: AnswerForm, question: str):
     else:
         erasure = operations.answer_no(request_row)
         outcome = erasure.status
-    db.session.commit()
     return render_template("consents/public_done.html", outcome=outcome, erasure=erasure)

@@ -30,6 +30,7 @@ from functools import cache
 import sqlalchemy as sa
 
 from saas.core import clock
+from saas.core import bulk
 from saas.core.bulk import id_in, insert_rows
 from saas.core.crypto.fields import EncryptedRow, encrypted_fields, subject_link
 from saas.core.crypto.keyring import keyring
@@ -47,7 +48,6 @@ from saas.modules.retention.policies import active_holds, hold_end, hold_runs
 from saas.modules.subjects.models import DataSubject
 from saas.plugins.definitions import ErasureException, RecordView
 
-CHUNK = 5000                 # ids per statement (an array on PostgreSQL; SQLite allows 32,766 parameters)
 ERASURE = "erasure"          # the decisions' policy name and the key ledger's reason for an erasure on request
 SHREDDED = "retention"       # the key ledger's reason for a sweep's purges
 PURGED, RESTRICTED = "purged", "restricted"
@@ -160,26 +160,10 @@ def _decide(subject_id: uuid.UUID, category: str, status: str, today: date, reas
 
 # --- the steps, one subject or a sweep's batch -----------------------------------------------------------
 
-def _chunks(ids: Sequence, size: int = CHUNK):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
-def _forget(model, ids, *, expunge: bool = False) -> None:
-    """Loaded objects of rows changed by a bulk statement: expired (read again) or, when deleted, dropped."""
-    wanted = set(ids)
-    for key, obj in list(db.session.identity_map.items()):
-        if key[0] is model and key[1][0] in wanted:   # by identity key: reading an expired row would load it
-            if expunge:
-                db.session.expunge(obj)
-            else:
-                db.session.expire(obj)
-
-
 def suppress_ids(pairs: Iterable[tuple[uuid.UUID, str]]) -> None:
     """Blind indexes to the suppression list before the rows go (read as plain columns, no decryption)."""
     reason_of = dict(pairs)
-    for chunk in _chunks(list(reason_of)):
+    for chunk in bulk.chunks(list(reason_of)):
         rows = db.session.execute(sa.select(DataSubject.id, DataSubject.email_bidx, DataSubject.phone_bidx)
                                   .where(id_in(DataSubject.id, chunk)))
         suppression.suppress_many([(email_bidx, phone_bidx, reason_of[subject_id])
@@ -193,7 +177,7 @@ def restrict_ids(ids: Sequence[uuid.UUID], kept: frozenset[str], reason: str | N
     read and sealed again with only the kept ones. Returns the rows removed per table."""
     erased = [f.name for f in encrypted_fields(DataSubject) if f.name not in kept]
     removed: dict[str, int] = {}
-    for chunk in _chunks(list(ids)):
+    for chunk in bulk.chunks(list(ids)):
         keyring().prefetch(chunk)
         for subject in db.session.scalars(sa.select(DataSubject).where(id_in(DataSubject.id, chunk))):
             for name in erased:
@@ -223,11 +207,11 @@ def purge_ids(ids: Sequence[uuid.UUID]) -> dict[str, int]:
     Returns the rows removed per other table."""
     ids = list(dict.fromkeys(ids))
     removed: dict[str, int] = {}
-    for chunk in _chunks(ids):
+    for chunk in bulk.chunks(ids):
         _add(removed, delete_dependent_rows(chunk))
         db.session.execute(sa.delete(DataSubject).where(id_in(DataSubject.id, chunk))
                            .execution_options(synchronize_session=False))
-    _forget(DataSubject, ids, expunge=True)
+    bulk.forget_loaded(DataSubject, ids, expunge=True)
     return removed
 
 
@@ -311,7 +295,7 @@ def destroy_keys(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
 
 def mark_completed(decision_ids: Sequence[uuid.UUID]) -> None:
     """Step 3: the purges whose keys are gone are complete. Caller commits."""
-    for chunk in _chunks(list(decision_ids)):
+    for chunk in bulk.chunks(list(decision_ids)):
         db.session.execute(sa.update(RetentionDecision)
                            .where(id_in(RetentionDecision.id, chunk), sa.not_(RetentionDecision.completed))
                            .values(completed=True).execution_options(synchronize_session=False))
@@ -324,7 +308,7 @@ def finish_purges(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
     db.session.commit()
 
 
-def replay_ledger(batch: int = CHUNK) -> int:
+def replay_ledger(batch: int = bulk.CHUNK) -> int:
     """After restoring an older copy of the data (the key store is never restored), before anything else
     is written: the rows of every subject whose key is gone go again, and every restriction is applied
     again to a subject the copy holds unrestricted. Returns how many subjects it changed. Idempotent;

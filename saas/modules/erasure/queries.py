@@ -7,19 +7,16 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-from saas.core.bulk import id_in
+from saas.core.bulk import chunks, id_in
 from saas.core.crypto.models import RestrictedSubject, ShreddedSubject
 from saas.extensions import db
-
-CHUNK = 5000
 
 
 def erased_ids(subject_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
     """The ids among these whose key was destroyed (one query per chunk, in the key store)."""
     ids = list(dict.fromkeys(subject_ids))
     found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
+    for chunk in chunks(ids):
         found.update(db.session.scalars(sa.select(ShreddedSubject.subject_id)
                                         .where(id_in(ShreddedSubject.subject_id, chunk))))
     return found

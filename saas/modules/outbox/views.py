@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from saas.core.crypto.aead import DecryptionError
 from saas.core.web import get_or_404, tenant_blueprint
 from saas.core.forms import EmptyForm
-from saas.extensions import db
 from saas import access
 from saas.modules.audit import operations as audit
 from saas.modules.outbox import operations, queries

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
 from saas.core import clock
+from saas.core import bulk
 from saas.core.bulk import id_in, insert_rows
 from saas.core.crypto.keyring import keyring
 from saas.core.tenancy import new_id, require_tenant_id
@@ -49,7 +50,6 @@ from saas.modules.retention.policies import active_holds, effective_policies
 from saas.modules.subjects.models import DataSubject
 from saas.plugins.definitions import RecordView
 
-CHUNK = 5000                       # ids per statement (an array on PostgreSQL; SQLite allows 32,766 parameters)
 RECONSENT_VALID = timedelta(days=60)
 RECONSENT_TEMPLATE = "retention.reconsent"
 ANSWER_ENDPOINT = "consents_public.answer"
@@ -62,11 +62,6 @@ class Applied:
 
     counts: Counter = field(default_factory=Counter)
     pending: list[tuple[uuid.UUID, uuid.UUID, str]] = field(default_factory=list)  # decision, subject, policy
-
-
-def _chunks(ids: Sequence, size: int = CHUNK):
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
 
 
 # --- apply -----------------------------------------------------------------------------------------
@@ -135,17 +130,6 @@ def _object_type(kind: str) -> str:
     return "company" if kind == "company" else "data_subject"
 
 
-def _forget(model, ids, *, expunge: bool = False) -> None:
-    """Loaded objects of rows changed by a bulk statement: expired (read again) or, when deleted, dropped."""
-    wanted = set(ids)
-    for key, obj in list(db.session.identity_map.items()):
-        if key[0] is model and key[1][0] in wanted:   # by identity key: reading an expired row would load it
-            if expunge:
-                db.session.expunge(obj)
-            else:
-                db.session.expire(obj)
-
-
 # --- flag ------------------------------------------------------------------------------------------
 
 def _flag(items: list[tuple[RecordView, Decision]], today: date) -> None:
@@ -153,11 +137,11 @@ def _flag(items: list[tuple[RecordView, Decision]], today: date) -> None:
     for kind, ids in _by_kind(view for view, _ in items).items():
         model = Company if kind == "company" else DataSubject
         ids = list(dict.fromkeys(ids))
-        for chunk in _chunks(ids):
+        for chunk in bulk.chunks(ids):
             db.session.execute(
                 sa.update(model).where(id_in(model.id, chunk), model.needs_verification_since.is_(None))
                 .values(needs_verification_since=today).execution_options(synchronize_session=False))
-        _forget(model, ids)
+        bulk.forget_loaded(model, ids)
 
 
 # --- re-consent --------------------------------------------------------------------------------------
@@ -169,7 +153,7 @@ def _request_reconsent(items: list[tuple[RecordView, Decision]]) -> dict[tuple[u
         return {}
     ids = list(dict.fromkeys(view.id for view, _ in items))
     subjects = {}
-    for chunk in _chunks(ids):
+    for chunk in bulk.chunks(ids):
         query = sa.select(DataSubject).where(id_in(DataSubject.id, chunk))
         subjects.update({subject.id: subject for subject in db.session.scalars(query)})
     keyring().prefetch(ids)

@@ -87,7 +87,6 @@ def index():
     page = queries.list_subjects(_page_number(), PER_PAGE, category, needs_verification=needs_verification,
                                  company_id=company_id)
     company = queries.company_name(company_id)
-    db.session.commit()
     filters = {"category": category, "verification": NEEDS_VERIFICATION if needs_verification else None,
                "company": str(company_id) if company_id else None}
     return render_template("subjects/index.html", page=page, category=category, categories=categories,
@@ -111,7 +110,6 @@ def show(subject_id):
         consent_status=consents_queries.status_of,
         assignments=assignments_queries.assignments_of_subject(subject, g.membership),
     )
-    db.session.commit()
     return page
 
 
@@ -148,7 +146,6 @@ def create():
         db.session.rollback()
         add_errors(form, exc.errors)
         return _render_form(form, None)
-    db.session.commit()
     flash(_("The data subject was added."), "success")
     return redirect(url_for(".show", subject_id=subject.id))
 
@@ -162,7 +159,6 @@ def edit(subject_id):
                              company=str(subject.company_id or ""))
         audit.record("subject.view", "data_subject", subject.id, detail={"purpose": "edit"})
         page = _render_form(form, subject)
-        db.session.commit()
         return page
     form = _subject_form()
     if not form.validate():
@@ -175,7 +171,6 @@ def edit(subject_id):
         db.session.rollback()
         add_errors(form, exc.errors)
         return _render_form(form, queries.find_subject(subject_id, "subject.update"))
-    db.session.commit()
     flash(_("The changes were saved.") if changes else _("Nothing was changed."), "success")
     return redirect(url_for(".show", subject_id=subject.id))
 
@@ -195,18 +190,15 @@ def verify(subject_id):
     form = VerifyForm()
     if form.validate_on_submit() and form.left_company.data:
         retention.mark_left(subject)
-        db.session.commit()
         flash(_("Recorded that this person left the company."), "success")
         return redirect(url_for(".index", verification=NEEDS_VERIFICATION))
     if form.validate_on_submit() and form.verified.data:
         retention.verify_record(subject)
-        db.session.commit()
         flash(_("The record is verified and can be used again."), "success")
         return redirect(url_for(".show", subject_id=subject.id))
     audit.record("subject.view", "data_subject", subject.id, detail={"purpose": "verify"})
     page = render_template("subjects/verify.html", subject=subject, form=form,
                            company=queries.company_name(subject.company_id))
-    db.session.commit()
     return page, 400 if form.is_submitted() else 200
 
 
