@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 import sqlalchemy as sa
 
 from saas.api import tokens
@@ -11,6 +12,12 @@ from saas.core import clock, tenancy
 from saas.extensions import db
 from saas.modules.accounts.models import ApiToken
 from saas.testing.fixtures_api import bearer
+
+
+@pytest.fixture()
+def web_tenant(make_tenant):
+    """Categories come only from a tenant's plugins: this tenant holds candidates (recruitment)."""
+    return make_tenant(plugins=["recruitment"])
 
 
 def _token_row(tenant, prefix):

@@ -104,7 +104,7 @@ def ready(tmp_path_factory, pg_server, redis_server) -> Saas:
     synced = runner("tenants", "sync").stdout
     assert all(f"created      {slug}" in synced for slug in ("zest", "kantoor", "client-ict", "kvgo", "leadhunter"))
     seeded = runner("demo", "seed", "--tenant", "leadhunter", "--subjects", "12").stdout
-    assert "leadhunter: 6 accounts" in seeded and "12 data subjects" in seeded
+    assert "leadhunter: 7 accounts" in seeded and "12 data subjects" in seeded
     return runner
 
 

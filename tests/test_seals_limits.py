@@ -172,9 +172,10 @@ def gunicorn(settings, app, tmp_path):
     env.pop("SAAS_MASTER_KEY", None)
     port = _free_port()
     gunicorn_bin = str(Path(sys.executable).parent / "gunicorn")
+    log = (tmp_path / "gunicorn.log").open("wb")
     process = subprocess.Popen([gunicorn_bin, "--workers", "2", "--worker-class", "sync", "--timeout", "120",
                                 "--bind", f"127.0.0.1:{port}", "--chdir", str(tmp_path), "wsgi_limits:app"],
-                               env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "gunicorn.log").open("wb"))
+                               env=env, stdout=subprocess.DEVNULL, stderr=log)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -194,6 +195,7 @@ def gunicorn(settings, app, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(30)
+        log.close()
 
 
 def test_login_stays_responsive_while_crafted_files_are_checked(gunicorn, attack):

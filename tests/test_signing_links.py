@@ -46,7 +46,7 @@ def test_malformed_links_answer_404(ctx, make_tenant, client, forged):
     made = create_agreement(make_tenant().id)
     before = _written(made)
     response = client.get(f"/sign/{forged}")
-    assert response.status_code == 404
+    assert response.status_code == (400 if "%00" in forged else 404)   # NUL bytes: refused before any route
     assert _written(made) == before
 
 
