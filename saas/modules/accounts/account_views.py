@@ -341,7 +341,9 @@ def _register(tenant, invitation, context):
             return redirect(url_for(".accept"))
         session.pop(sessions.INVITATION, None)
         # Out of the invitation's tenant within this transaction (the login writes in each of the user's
-        # tenants); the commit point commits the new account and the login together.
+        # tenants); the commit point commits the new account and the login together. The rows written in
+        # the invitation's tenant are flushed while it is still the tenant (RLS checks them against it).
+        db.session.flush()
         tenancy.set_tenant(None)
         g.audit_actor = None   # from here on the new user acts
         sessions.finish_login(user)
