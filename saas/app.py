@@ -11,7 +11,8 @@ from saas.config import Settings
 # Feature folders, each with the same file names (models, schemas, operations, queries, views, api, jobs, cli).
 MODULES = (
     "tenants", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
-    "outbox", "companies", "consents", "assignments", "retention", "agreements", "signing", "seals", "demo",
+    "outbox", "companies", "consents", "assignments", "retention", "erasure", "agreements", "signing", "seals",
+    "demo",
 )
 
 

@@ -154,3 +154,43 @@ def test_nul_bytes_in_the_new_forms_are_a_400(client, new_client, csrf_token, lo
     assert invite.status_code == 400
     two_factor = new_client().post("/login/two-factor", data={"code": "12\x0034"})
     assert two_factor.status_code in (302, 400)
+
+
+def test_a_reset_revokes_the_users_api_tokens_in_each_tenant(client, new_client, csrf_token, make_user, make_tenant,
+                                                             make_token, web_tenant, smtp_server, use_smtp):
+    """Whoever knew the old password may have made API tokens with it: after the reset none works."""
+    from saas.api import tokens
+    from saas.modules.accounts import operations
+    from saas.testing.fixtures_api import bearer
+
+    use_smtp(smtp_server.url)
+    user, _ = make_user()
+    user_id, email = user.id, user.email
+    other_tenant = make_tenant()
+    tenancy.set_tenant(other_tenant.id)
+    operations.add_membership(other_tenant, db.session.get(type(user), user_id), "agent")
+    db.session.commit()
+    tenancy.set_tenant(None)
+    here, there = make_token(user, web_tenant), make_token(user, other_tenant)
+    bystander, _ = make_user()
+    kept = make_token(bystander, web_tenant)
+    ours, theirs = (web_tenant.slug, web_tenant.id), (other_tenant.slug, other_tenant.id)
+    me = lambda tenant, token: client.get(f"/api/v1/{tenant[0]}/me", headers=bearer(token)).status_code  # noqa: E731
+    assert me(ours, here) == me(theirs, there) == 200
+
+    _forgot(client, csrf_token, email)
+    [message] = deliver(smtp_server, web_tenant, TEMPLATE)
+    browser = new_client()
+    browser.get(link_path(message))
+    assert _set(browser, csrf_token, "mijn-nieuwe-wachtwoord").headers["Location"] == "/login"
+
+    assert me(ours, here) == me(theirs, there) == 401
+    assert me(ours, kept) == 200                                        # only this user's tokens
+    for _slug, tenant_id in (ours, theirs):
+        db.session.commit()
+        with tenancy.tenant_context(tenant_id):
+            reasons = [e.detail for e in db.session.scalars(
+                sa.select(AuditEntry).where(AuditEntry.action == "api_token.revoke"))]
+            live = [t.prefix for t in tokens.list_tokens() if t.revoked_at is None and t.user_id == user_id]
+            db.session.commit()
+        assert live == [] and [r["why"] for r in reasons] == ["password_reset"]

@@ -118,3 +118,52 @@ def test_lockout_per_account_with_back_off_while_another_account_from_the_same_a
     assert login(later, locked.email, password).status_code == 302
     db.session.expire_all()
     assert db.session.get(User, locked.id).failed_logins == 0
+
+
+def _stored_failures(user_id) -> tuple[int, object]:
+    """The counter as the database holds it (not as this session remembers it)."""
+    db.session.commit()
+    db.session.expire_all()
+    user = db.session.get(User, user_id)
+    found = (user.failed_logins, user.locked_until)
+    db.session.commit()
+    return found
+
+
+def test_a_failed_login_is_counted_although_the_commit_point_rolls_back_its_401(
+        client, new_client, login, make_user, web_tenant):
+    """Regression: the request's commit point rolls back every answer >= 400; the failure counter, the
+    lockout and the audit line of a refused login must land all the same."""
+    user, password = make_user()
+    assert login(client, user.email, "wrong-password-x").status_code == 401
+    assert _stored_failures(user.id) == (1, None)
+    assert [outcome for outcome, *_ in _audit(web_tenant, "auth.login")] == ["failed"]
+    for _attempt in range(4):
+        assert login(new_client(), user.email, "wrong-password-x").status_code == 401
+    failures, locked_until = _stored_failures(user.id)
+    assert failures == 5 and locked_until is not None
+    assert login(new_client(), user.email, password).status_code == 401     # locked: the right password too
+    assert _stored_failures(user.id)[0] == 5     # a refused attempt while locked is not counted again
+
+
+def test_a_wrong_second_factor_is_counted_although_the_answer_is_401(
+        client, new_client, login, csrf_token, make_user, web_tenant):
+    import re
+
+    import pyotp
+
+    user, password = make_user()
+    login(client, user.email, password)
+    page = client.get("/account/two-factor").get_data(as_text=True)       # enrolment, committed by the commit point
+    key = re.search(r"<code>([A-Z2-7 ]{16,})</code>", page).group(1).replace(" ", "")
+    confirmed = client.post("/account/two-factor/confirm", data={
+        "csrf_token": csrf_token(client, "/account/two-factor"), "code": pyotp.TOTP(key).now()})
+    assert confirmed.status_code == 200
+    browser = new_client()
+    assert login(browser, user.email, password).headers["Location"] == "/login/two-factor"
+    wrong = str((int(pyotp.TOTP(key).now()) + 1) % 1_000_000).zfill(6)
+    answer = browser.post("/login/two-factor", data={"csrf_token": csrf_token(browser, "/login/two-factor"),
+                                                     "code": wrong})
+    assert answer.status_code == 401
+    assert _stored_failures(user.id)[0] == 1
+    assert ("failed", str(user.id), {"step": "second_factor"}) in _audit(web_tenant, "auth.login")

@@ -204,3 +204,16 @@ def test_cli_creates_a_member_and_blocks_a_user(app, client, login, web_tenant):
     blocked = runner.invoke(users, args=["deactivate", "--email", "eva@example.test"])
     assert blocked.exit_code == 0, blocked.output
     assert client.get(f"/{web_tenant.slug}/").status_code == 302
+
+
+def test_a_refused_role_change_rolls_back_but_its_page_view_is_audited(admin_client, csrf_token, web_tenant):
+    """The commit point rolls back the refused change (400); the page it shows again names a member, so
+    its audit line lands all the same (persist_now)."""
+    membership_id = _membership(web_tenant, admin_client.admin)[0]
+    url = f"/{web_tenant.slug}/members/{membership_id}"
+    token = csrf_token(admin_client, url)
+    before = _audit_actions(web_tenant)
+    assert admin_client.post(f"{url}/role", data={"csrf_token": token, "role": "agent"}).status_code == 400
+    new = _audit_actions(web_tenant)[len(before):]
+    assert new == [("membership.view", membership_id)]
+    assert _membership(web_tenant, admin_client.admin)[1] == "admin"

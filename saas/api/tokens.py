@@ -87,13 +87,14 @@ def revoke(prefix: str) -> ApiToken:
     return row
 
 
-def revoke_all_of(user_id) -> int:
-    """Every live token of a user in this tenant (the user left it): a later return needs new tokens."""
+def revoke_all_of(user_id, why: str = "left") -> int:
+    """Every live token of a user in this tenant (the user left it, or reset the password): a later
+    return needs new tokens. `why` is a fixed code for the audit line."""
     rows = db.session.scalars(sa.select(ApiToken).where(
         ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))).all()
     for row in rows:
         row.revoked_at = clock.now()
-        audit.record("api_token.revoke", "api_token", row.id, detail={"user_id": str(row.user_id), "why": "left"})
+        audit.record("api_token.revoke", "api_token", row.id, detail={"user_id": str(row.user_id), "why": why})
     return len(rows)
 
 

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user
 
-from saas.core import clock
+from saas.core import clock, tenancy, transaction
 from saas.core.forms import EmptyForm
 from saas.core.web import switch_tenant
 from saas.extensions import db, limiter
@@ -109,7 +109,9 @@ def second_factor():
             operations.note_failure(user)
         operations.audit_in_each_tenant(user, "auth.login", outcome="failed", actor_kind="anonymous",
                                         detail={"step": "second_factor"})
-        db.session.commit()
+        # The answer is 401 and the commit point would roll back: the counted failure (the lockout)
+        # and its audit line must land anyway.
+        transaction.persist_now()
         failed = True
     status = 401 if failed else (400 if form.errors else 200)
     return render_template("accounts/second_factor.html", form=form, failed=failed), status
@@ -139,9 +141,8 @@ def password():
             form.form_errors.append(PASSWORD_ERRORS[exc.code])
             if exc.code == "wrong_current":
                 operations.audit_in_each_tenant(user, "auth.password_change", outcome="failed")
-                db.session.commit()
+                transaction.persist_now()   # a refused attempt stays in the audit trail although the answer is 400
             return render_template("accounts/password.html", form=form, forced=forced), 400
-        db.session.commit()
         # Every other session ended with the epoch; this browser goes on with a cookie of the new epoch.
         login_user(user)
         sessions.step_done(user)
@@ -159,7 +160,6 @@ def two_factor():
         return redirect(url_for(".overview"))
     if user.totp_secret_wrapped is None or request.method == "POST":
         twofactor.start_enrolment(user)
-        db.session.commit()
     uri = twofactor.provisioning_uri(user)
     return render_template("accounts/two_factor.html", form=CodeForm(), qr_svg=twofactor.qr_svg(uri),
                            manual_key=twofactor.manual_key(user),
@@ -180,7 +180,6 @@ def two_factor_confirm():
         flash(_("This code is not correct. Try the code your app shows now."), "error")
         return redirect(url_for(".two_factor")), 303
     operations.audit_in_each_tenant(user, "auth.two_factor_enable", outcome="ok")
-    db.session.commit()
     sessions.step_done(user)
     return render_template("accounts/recovery_codes.html", codes=codes, next_url=sessions.next_url(user))
 
@@ -198,7 +197,6 @@ def recovery_codes():
         return redirect(url_for(".overview")), 303
     codes = twofactor.new_recovery_codes(user)
     operations.audit_in_each_tenant(user, "auth.recovery_codes_renew", outcome="ok")
-    db.session.commit()
     return render_template("accounts/recovery_codes.html", codes=codes, next_url=url_for(".overview"))
 
 
@@ -218,7 +216,6 @@ def two_factor_disable():
         return redirect(url_for(".overview")), 303
     twofactor.disable(user)
     operations.audit_in_each_tenant(user, "auth.two_factor_disable", outcome="ok")
-    db.session.commit()
     flash(_("Two-factor login is off."), "success")
     return redirect(url_for(".overview"))
 
@@ -232,7 +229,6 @@ def forgot_password():
     form = PasswordForgotForm()
     if form.validate_on_submit():
         resets.request_reset(form.email.data)
-        db.session.commit()
         return render_template("accounts/message.html", title=_("Check your mail"), message=_(
             "If an account exists for this address, we sent it a link to choose a new password. "
             "The link is valid for %(minutes)d minutes.", minutes=int(resets.RESET_TTL.total_seconds() // 60)))
@@ -264,7 +260,6 @@ def reset_password_form():
                 form.form_errors.append(PASSWORD_ERRORS["too_short"])
                 return render_template("accounts/password_reset.html", form=form), 400
             return _link_problem(exc.code)
-        db.session.commit()
         session.pop(RESET_TOKEN, None)
         flash(_("Your password was changed. Log in with it."), "success")
         return redirect(url_for("accounts.login"))
@@ -321,7 +316,6 @@ def accept():
                 db.session.rollback()
                 session.pop(sessions.INVITATION, None)
                 return _link_problem("used")
-            db.session.commit()
             session.pop(sessions.INVITATION, None)
             sessions.step_done(user)
             flash(_("Welcome to %(tenant)s.", tenant=tenant.name), "success")
@@ -345,9 +339,12 @@ def _register(tenant, invitation, context):
                 form.form_errors.append(PASSWORD_ERRORS["too_short"])
                 return render_template("accounts/invitation_register.html", form=form, **context), 400
             return redirect(url_for(".accept"))
-        db.session.commit()
         session.pop(sessions.INVITATION, None)
-        switch_tenant(None)
+        # Out of the invitation's tenant within this transaction (the login writes in each of the user's
+        # tenants); the commit point commits the new account and the login together. The rows written in
+        # the invitation's tenant are flushed while it is still the tenant (RLS checks them against it).
+        db.session.flush()
+        tenancy.set_tenant(None)
         g.audit_actor = None   # from here on the new user acts
         sessions.finish_login(user)
         flash(_("Welcome to %(tenant)s.", tenant=tenant.name), "success")

@@ -64,7 +64,7 @@ def create(email, display_name, slug, role, client_org_name, password_stdin):
             db.session.commit()
     except (operations.MembershipError, LookupError, ValueError) as exc:
         db.session.rollback()
-        raise click.ClickException(str(exc)) from None
+        raise click.ClickException(getattr(exc, "reason", None) or str(exc)) from None   # the rule's code
     click.echo(f"user {user.id}" + (f" member of {slug} as {role}" if slug else ""))
     if created and generated:
         click.echo(f"password: {password}")

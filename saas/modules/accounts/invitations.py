@@ -16,6 +16,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.core.crypto.fields import normalise_email
 from saas.core.tenancy import require_tenant_id
 from saas.core.web import external_url
@@ -29,10 +30,16 @@ INVITATION_TTL = timedelta(days=7)
 TEMPLATE = "accounts.invitation"
 
 
-class InvitationError(ValueError):
+class InvitationError(DomainError):
+    """An invitation that cannot be used or accepted: `reason` (also `code`) says why ('invalid', 'expired',
+    'used', 'revoked', a membership rule...); the views have the texts and the status (404/410) per code."""
+
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, reason=code)
+
+    @property
+    def code(self) -> str:
+        return self.reason
 
 
 def token_hash(raw: str) -> str:

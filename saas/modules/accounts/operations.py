@@ -9,10 +9,12 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from saas.api import tokens
 from saas.core import clock
 from saas.core.crypto.fields import normalise_email
+from saas.core.errors import DomainError
 from saas.core.tenancy import require_tenant_id, tenant_context
 from saas.extensions import db
 from saas.modules.accounts import queries
@@ -28,12 +30,23 @@ LOCK_BASE = timedelta(minutes=1)
 LOCK_MAX = timedelta(hours=1)
 
 
-class MembershipError(ValueError):
-    """A membership change that would break a rule; `code` names the rule for the UI."""
+class MembershipError(DomainError):
+    """A membership change that would break a rule: `reason` (also `code`) names the rule, the message
+    says it to people (the code itself where the rule is not one a person can meet in a form)."""
+
+    MESSAGES = {
+        "already_member": _l("This person is already a member of this organisation."),
+        "client_org_required": _l("A client user needs one of this organisation's client organisations."),
+        "last_admin": _l("An organisation needs at least one administrator."),
+        "unknown_role": _l("Choose one of the roles."),
+    }
 
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(self.MESSAGES.get(code, code), reason=code)
+
+    @property
+    def code(self) -> str:
+        return self.reason
 
 
 # ---- passwords -------------------------------------------------------------------------------
@@ -79,12 +92,15 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
-class PasswordError(ValueError):
-    """A password change that is refused; `code` names why (for the UI)."""
+class PasswordError(DomainError):
+    """A password change that is refused; `reason` (also `code`) names why (the view has the texts)."""
 
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, reason=code)
+
+    @property
+    def code(self) -> str:
+        return self.reason
 
 
 def _decoy_verify(password: str) -> None:

@@ -11,7 +11,9 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from saas.api import tokens
 from saas.core import clock
+from saas.core.errors import DomainError
 from saas.core.tenancy import tenant_context
 from saas.core.web import external_url
 from saas.extensions import db
@@ -26,10 +28,15 @@ RESET_INTERVAL = timedelta(minutes=2)
 TEMPLATE = "accounts.password_reset"
 
 
-class ResetError(ValueError):
+class ResetError(DomainError):
+    """A reset link that cannot be used, or a refused new password: `reason` (also `code`) says why."""
+
     def __init__(self, code: str):
-        super().__init__(code)
-        self.code = code
+        super().__init__(code, reason=code)
+
+    @property
+    def code(self) -> str:
+        return self.reason
 
 
 def token_hash(raw: str) -> str:
@@ -87,7 +94,8 @@ def check(raw: str) -> PasswordReset:
 
 def complete_reset(raw: str, new_password: str) -> User:
     """Set the new password and use the token up (once, also under concurrent requests). Every session of
-    the user ends and the lockout is lifted: the mailbox proved who this is. Two-factor login stays."""
+    the user ends, every API token is revoked and the lockout is lifted: the mailbox proved who this is.
+    Two-factor login stays."""
     reset = check(raw)
     user = db.session.get(User, reset.user_id)
     if user is None or not user.active:
@@ -108,5 +116,15 @@ def complete_reset(raw: str, new_password: str) -> User:
     user.must_change_password = False
     user.failed_logins, user.locked_until = 0, None
     operations.end_sessions(user)
+    _revoke_api_tokens(user)
     operations.audit_in_each_tenant(user, "auth.reset", outcome="ok", actor_kind="anonymous")
     return user
+
+
+def _revoke_api_tokens(user: User) -> None:
+    """A reset means the password may have been known to someone else, who may have made API tokens
+    with it: every token of the user, in each of the user's tenants (tokens belong to a tenant), stops."""
+    for tenant_id in queries.tenant_ids_of(user):
+        with tenant_context(tenant_id):
+            tokens.revoke_all_of(user.id, why="password_reset")
+            db.session.flush()   # inside the tenant: the audit rows are stamped and checked against it

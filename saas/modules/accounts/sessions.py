@@ -6,7 +6,6 @@ from flask import session, url_for
 from flask_login import login_user
 
 from saas.core.web import safe_redirect_target
-from saas.extensions import db
 from saas.modules.accounts import operations, queries
 
 PENDING = "account_pending"            # "password" or "two_factor": the one page the user may use now
@@ -50,7 +49,6 @@ def finish_login(user, factor: str | None = None) -> None:
     if step:
         session[PENDING] = step
     operations.audit_in_each_tenant(user, "auth.login", outcome="ok", detail={"factor": factor} if factor else None)
-    db.session.commit()
 
 
 def next_url(user, target: str | None = None) -> str:

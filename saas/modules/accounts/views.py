@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, logout_user
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from saas.core import clock
+from saas.core import clock, transaction
 from saas.core.web import endpoint_url, get_or_404, safe_redirect_target, tenant_blueprint
 from saas import access
 from saas.extensions import db, limiter, login_manager
@@ -129,7 +129,6 @@ def login():
             # The password is right; the session starts only after the second factor.
             session[sessions.SECOND_FACTOR] = {"user": str(user.id), "epoch": user.session_epoch or 0,
                                               "at": int(clock.now().timestamp()), "next": form.next.data or ""}
-            db.session.commit()
             return redirect(url_for("accounts.account.second_factor"))
         if user is not None:
             sessions.finish_login(user)
@@ -139,7 +138,9 @@ def login():
             detail = {"locked": True} if operations.is_locked(refused) else None
             operations.audit_in_each_tenant(refused, "auth.login", outcome="failed", actor_kind="anonymous",
                                             detail=detail)
-        db.session.commit()
+        # The answer is 401, so the commit point would roll back: the counted failure (the lockout)
+        # and its audit line must land anyway.
+        transaction.persist_now()
         failed = True
     status = 401 if failed else (400 if form.errors else 200)
     return render_template("accounts/login.html", form=form, failed=failed), status
@@ -156,7 +157,6 @@ def logout():
         user = current_user._get_current_object()
         operations.end_sessions(user)   # this cookie, and any copy of it, is refused from now on
         operations.audit_in_each_tenant(user, "auth.logout", outcome="ok")
-        db.session.commit()
     locale = session.get("locale")
     logout_user()
     session.clear()
@@ -184,19 +184,10 @@ def set_locale():
     session["locale"] = form.locale.data
     if current_user.is_authenticated:
         current_user.locale = form.locale.data
-        db.session.commit()
     return redirect(safe_redirect_target(form.next.data) or url_for("accounts.home"))
 
 
 # ---- members of a tenant (admins only) -------------------------------------------------------------
-
-ERROR_MESSAGES = {
-    "already_member": _l("This person is already a member of this organisation."),
-    "client_org_required": _l("A client user needs one of this organisation's client organisations."),
-    "last_admin": _l("An organisation needs at least one administrator."),
-    "unknown_role": _l("Choose one of the roles."),
-}
-
 
 def _role_form(form_class=RoleForm, **kwargs):
     form = form_class(**kwargs)
@@ -208,7 +199,8 @@ def _render_members(invite_form, status=200):
     rows = queries.members()
     pending = queries.pending_invitations()
     audit.record("membership.list", "tenant", g.tenant.id, detail={"count": len(rows), "invitations": len(pending)})
-    db.session.commit()
+    if status >= 400:
+        transaction.persist_now()   # the page lists people: its audit line lands even with a refused form
     return render_template("accounts/members.html", rows=rows, form=invite_form, invitations=pending,
                            revoke_form=EmptyForm()), status
 
@@ -232,9 +224,8 @@ def create():
                            invited_by=current_user.id)
     except operations.MembershipError as exc:
         db.session.rollback()
-        form.form_errors.append(ERROR_MESSAGES.get(exc.code, exc.code))
+        form.form_errors.append(str(exc))
         return _render_members(form, 400)
-    db.session.commit()
     flash(_("The invitation was sent. The person becomes a member after accepting it."), "success")
     return redirect(url_for(".index"))
 
@@ -249,14 +240,14 @@ def revoke_invitation(invitation_id):
         db.session.rollback()
         flash(_("This invitation is no longer open."), "error")
         return redirect(url_for(".index"))
-    db.session.commit()
     flash(_("The invitation was withdrawn."), "success")
     return redirect(url_for(".index"))
 
 
 def _render_member(membership, form=None, status=200):
     audit.record("membership.view", "membership", membership.id)
-    db.session.commit()
+    if status >= 400:
+        transaction.persist_now()   # the page shows a person: its audit line lands even with a refused form
     form = form or _role_form(role=membership.role, client_org=str(membership.client_org_id or ""))
     return render_template(
         "accounts/member.html", membership=membership, form=form, remove_form=EmptyForm(),
@@ -281,9 +272,8 @@ def change_role(membership_id):
         operations.change_role(membership, form.role.data, form.client_org.data or None)
     except operations.MembershipError as exc:
         db.session.rollback()
-        form.form_errors.append(ERROR_MESSAGES.get(exc.code, exc.code))
+        form.form_errors.append(str(exc))
         return _render_member(get_or_404(Membership, membership_id), form, 400)
-    db.session.commit()
     flash(_("The role was changed."), "success")
     return redirect(url_for(".index"))
 
@@ -297,9 +287,8 @@ def remove(membership_id):
         operations.remove_membership(membership)
     except operations.MembershipError as exc:
         db.session.rollback()
-        flash(ERROR_MESSAGES.get(exc.code, exc.code), "error")
+        flash(str(exc), "error")
         return redirect(url_for(".show", membership_id=membership_id))
-    db.session.commit()
     flash(_("The member was removed."), "success")
     return redirect(url_for("accounts.home") if removed_self else url_for(".index"))
 

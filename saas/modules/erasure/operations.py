@@ -308,18 +308,30 @@ def finish_purges(pending: Sequence[tuple[uuid.UUID, uuid.UUID, str]]) -> None:
     db.session.commit()
 
 
-def replay_ledger(batch: int = bulk.CHUNK) -> int:
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay of the ledger changed in one tenant: people erased again, people restricted again."""
+
+    erased: int = 0
+    restricted: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.erased + self.restricted
+
+
+def replay_ledger(batch: int = bulk.CHUNK) -> Replayed:
     """After restoring an older copy of the data (the key store is never restored), before anything else
     is written: the rows of every subject whose key is gone go again, and every restriction is applied
-    again to a subject the copy holds unrestricted. Returns how many subjects it changed. Idempotent;
-    one ids-only audit line."""
-    replayed, after = 0, None
+    again to a subject the copy holds unrestricted. Idempotent (a second run changes nothing); one
+    ids-only audit line when it changed something. Commits."""
+    erased, restricted, after = 0, 0, None
     while ids := queries.ledger_ids(after, batch):
         after = ids[-1]
         present = list(db.session.scalars(sa.select(DataSubject.id).where(id_in(DataSubject.id, ids))))
         if present:
             purge_ids(present)
-            replayed += len(present)
+            erased += len(present)
     after = None
     while lines := queries.restricted_lines(after, batch):
         after = lines[-1].subject_id
@@ -329,11 +341,12 @@ def replay_ledger(batch: int = bulk.CHUNK) -> int:
         for subject_id in revived:
             line = reason_of[subject_id]
             restrict_ids([subject_id], frozenset(filter(None, line.kept_fields.split(","))), line.reason)
-        replayed += len(revived)
-    if replayed:
-        audit.record("subject.erase.replay", "tenant", require_tenant_id(), detail={"subjects": replayed})
+        restricted += len(revived)
+    if erased or restricted:
+        audit.record("subject.erase.replay", "tenant", require_tenant_id(),
+                     detail={"subjects": erased + restricted, "erased": erased, "restricted": restricted})
     db.session.commit()
-    return replayed
+    return Replayed(erased, restricted)
 
 
 def finish_pending() -> int:
