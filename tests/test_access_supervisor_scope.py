@@ -129,3 +129,21 @@ def test_supervisor_adds_people_only_for_a_client_they_supervise_for_or_none(web
     assert browser.post(new, data=form).status_code == 400
     assert browser.post(new, data={**form, "client_org": str(world["org_a"].id)}).status_code == 302
     assert count(web_tenant, DataSubject, DataSubject.client_org_id == world["org_b"].id) == 1
+
+
+def test_supervisor_files_companies_only_under_a_client_they_supervise_for_or_none(
+        web_tenant, world, make_token, client, browser_as):
+    url = f"/api/v1/{web_tenant.slug}/companies"
+    token = make_token(world["supervisor"][0], web_tenant)
+
+    assert client.post(url, headers=bearer(token), json={"name": "Voor A BV", "client_org_id": str(world["org_a"].id)}
+                       ).status_code == 201
+    assert client.post(url, headers=bearer(token), json={"name": "Algemeen BV"}).status_code == 201
+    refused = client.post(url, headers=bearer(token), json={"name": "Voor B BV", "client_org_id": str(world["org_b"].id)})
+    assert refused.status_code == 422 and "client_org_id" in refused.json["errors"]["json"]
+    moved = client.patch(f"{url}/{world['company_a']}", headers=bearer(token),
+                         json={"client_org_id": str(world["org_b"].id)})
+    assert moved.status_code == 422
+
+    page = _text(browser_as(*world["supervisor"]).get(f"/{web_tenant.slug}/companies/new"))
+    assert "Opdrachtgever A" in page and "Opdrachtgever B" not in page
