@@ -124,21 +124,28 @@ def category_in_scope(membership, category: str) -> bool:
     return (category in HR_CATEGORIES) == (membership.role == BOARD)
 
 
-def client_org_in_scope(membership, client_org_id) -> bool:
-    """Whether a person of this client organisation (None: the tenant's own relations) stays within what
-    `membership` sees: a client only its own, a supervisor only those of the assignments they supervise or none."""
+def _client_orgs_kept_by(membership) -> set | None:
+    """The client organisations (None: the tenant's own relations) a member keeps people and companies in;
+    None when not limited. A client only its own; a supervisor those of the assignments they supervise, or none."""
     if membership is None or membership.role in (ADMIN, BOARD, AGENT):
-        return True  # agents write no people; the board's HR files are the tenant's own anyway
+        return None  # agents write no people; the board's HR files are the tenant's own anyway
     if membership.role == CLIENT:
-        return client_org_id == membership.client_org_id
+        return {membership.client_org_id}
     if membership.role == SUPERVISOR:
-        return client_org_id is None or client_org_id in set(db.session.scalars(supervised_client_org_ids(membership)))
-    return False
+        return {None, *db.session.scalars(supervised_client_org_ids(membership))}
+    return set()
+
+
+def client_org_in_scope(membership, client_org_id) -> bool:
+    """Whether a record of this client organisation (None: the tenant's own) stays within what `membership` sees."""
+    kept = _client_orgs_kept_by(membership)
+    return kept is None or client_org_id in kept
 
 
 def client_orgs_in_scope(membership, organisations) -> list:
-    """The client organisations (records with `id`) a member may put a person in: those `client_org_in_scope`."""
-    return [org for org in organisations if client_org_in_scope(membership, org.id)]
+    """Of `organisations` (records with `id`), those a member may put a person or company in."""
+    kept = _client_orgs_kept_by(membership)
+    return [org for org in organisations if kept is None or org.id in kept]
 
 
 def own_client_org(membership):

@@ -54,8 +54,9 @@ def _form(company=None, **kwargs) -> CompanyForm:
     for), and the company's own."""
     form = CompanyForm(**kwargs)
     current = company.client_org_id if company is not None else None
-    form.set_choices([org for org in accounts_queries.client_organisations()
-                      if org.id == current or scopes.client_org_in_scope(g.membership, org.id)])
+    organisations = accounts_queries.client_organisations()
+    allowed = {org.id for org in scopes.client_orgs_in_scope(g.membership, organisations)} | {current}
+    form.set_choices([org for org in organisations if org.id in allowed])
     return form
 
 
