@@ -156,7 +156,11 @@ def test_call_notes_follow_the_assignment_for_agents_but_not_for_others(
         assert NOTE in _text(browser.get(subject_path)), user.email
     other = browser_as(other_supervisor, other_pw)
     assert other.get(assignment_path).status_code == 404
-    assert NOTE not in _text(other.get(subject_path))  # supervisors see subjects, not other assignments' notes
+    # A supervisor for no assignment of this client organisation does not see its people (seed 004, section 3)...
+    assert other.get(subject_path).status_code == 404
+    # ...one of another assignment for the same client sees the person, but not the other assignment's notes.
+    make_assignment(tenant, org.id, supervisor=other_supervisor, title="Andere opdracht")
+    assert NOTE not in _text(other.get(subject_path))
 
 
 def test_client_user_sees_only_its_own_organisations_assignments(make_tenant, make_user, make_client_org,

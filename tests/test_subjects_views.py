@@ -164,6 +164,8 @@ def test_invalid_input_gets_messages_and_writes_nothing(make_user, web_tenant, m
 def test_supervisor_creates_and_edits(make_user, web_tenant, make_client_org, browser_as, audit_lines):
     org = make_client_org(web_tenant)
     user, password = make_user(role="supervisor")
+    # Seed 004, section 3: a supervisor keeps the people of the client organisations they supervise for.
+    make_assignment(web_tenant, org.id, supervisor=user)
     browser = browser_as(user, password)
     base = f"/{web_tenant.slug}/subjects"
     token = _token(browser, f"{base}/new")

@@ -10,7 +10,9 @@ Two layers, both decided here and nowhere else:
 Roles (seed 004, section 3 and 9):
 - admin: the system administrator ("systeembeheerder"): everything of the tenant except HR files; manages
   members, client organisations, agreements, retention, outbox, jobs and the audit trail.
-- supervisor ("opdrachtbegeleider"): the assignments they supervise; all people except HR files.
+- supervisor ("opdrachtbegeleider"): the assignments they supervise; the people of those assignments' client
+  organisations ("in zijn geheel", section 3: the supervisor of the assignment, not every supervisor) and the
+  tenant's own relations (no client organisation), except HR files.
 - agent ("call-agent"): only the usable people and notes of the assignments open for them right now.
 - client: only the records of its own client organisation ("its own database": view, change, download).
 - board ("bestuurders van de Cooperatie"): HR files. Seed 004 section 9: employees' files "zijn alleen

@@ -1,7 +1,9 @@
 """Need-to-know as SQL conditions: which records of the tenant a member may see (seed 004, sections 3 and 9).
 
 - admin: every record of the tenant except HR files;
-- supervisor: the assignments they supervise (with their people and call notes); every person except HR files;
+- supervisor: the assignments they supervise (with their call notes); the people of the client organisations of
+  those assignments (all of them: the client's database "in zijn geheel", section 3) and the tenant's own
+  relations (no client organisation), never HR files; the companies of the records they see;
 - agent: only the assignments open for them now: active and, where the tenant makes a processor agreement
   per assignment, with that agreement completed. Through those, their usable people and call notes;
   never a person flagged for verification or restricted, except on the verification page;
@@ -79,14 +81,31 @@ def _not_hr():
     return DataSubject.category.not_in(sorted(HR_CATEGORIES))
 
 
+def supervised_client_org_ids(membership) -> sa.Select:
+    """The client organisations of the assignments this supervisor supervises (active or not: the supervisor
+    keeps the client's database after the calls end, as the client does)."""
+    return (sa.select(Assignment.client_org_id)
+            .where(Assignment.supervisor_id == membership.user_id, Assignment.client_org_id.is_not(None)))
+
+
+def _supervised_or_own(membership, column):
+    """A record of no client organisation (the tenant's own relations) or of one this supervisor supervises an
+    assignment for. Seed 004, section 3: "Een door de opdrachtgever geüploade database is in zijn geheel alleen
+    in te zien door de opdrachtgever, door de interne opdrachtbegeleider van Leadhunter en door de
+    systeembeheerder": the supervisor of the assignment, not every supervisor."""
+    return sa.or_(column.is_(None), column.in_(supervised_client_org_ids(membership)))
+
+
 def subject_conditions(membership, *, verifying: bool = False) -> list:
     """WHERE conditions on DataSubject for what `membership` may see. `verifying`: the verification page,
     where an agent opens a flagged person of its assignments to check it."""
     if membership is None:
         return []
     role = membership.role
-    if role in (ADMIN, SUPERVISOR):
+    if role == ADMIN:
         return [_not_hr()]
+    if role == SUPERVISOR:
+        return [_supervised_or_own(membership, DataSubject.client_org_id), _not_hr()]
     if role == BOARD:
         return [DataSubject.category.in_(sorted(HR_CATEGORIES))]
     if role == CLIENT:
@@ -103,6 +122,30 @@ def category_in_scope(membership, category: str) -> bool:
     if membership is None:
         return True
     return (category in HR_CATEGORIES) == (membership.role == BOARD)
+
+
+def _client_orgs_kept_by(membership) -> set | None:
+    """The client organisations (None: the tenant's own relations) a member keeps people and companies in;
+    None when not limited. A client only its own; a supervisor those of the assignments they supervise, or none."""
+    if membership is None or membership.role in (ADMIN, BOARD, AGENT):
+        return None  # agents write no people; the board's HR files are the tenant's own anyway
+    if membership.role == CLIENT:
+        return {membership.client_org_id}
+    if membership.role == SUPERVISOR:
+        return {None, *db.session.scalars(supervised_client_org_ids(membership))}
+    return set()
+
+
+def client_org_in_scope(membership, client_org_id) -> bool:
+    """Whether a record of this client organisation (None: the tenant's own) stays within what `membership` sees."""
+    kept = _client_orgs_kept_by(membership)
+    return kept is None or client_org_id in kept
+
+
+def client_orgs_in_scope(membership, organisations) -> list:
+    """Of `organisations` (records with `id`), those a member may put a person or company in."""
+    kept = _client_orgs_kept_by(membership)
+    return [org for org in organisations if kept is None or org.id in kept]
 
 
 def own_client_org(membership):
@@ -169,9 +212,18 @@ def assignment_people(assignment: Assignment) -> list:
 
 def company_conditions(membership) -> list:
     """WHERE conditions on Company. A client sees a company only through records of its own organisation:
-    the company is the organisation's own, or one of the organisation's people works there."""
-    if membership is None or membership.role in (ADMIN, SUPERVISOR, AGENT):
+    the company is the organisation's own, or one of the organisation's people works there. A supervisor, the
+    same way, through the records they see: the company is the tenant's own (no client organisation: general
+    business data, seed 004 section 4.1) or of a client organisation they supervise an assignment for, or one of
+    the people they see works there."""
+    if membership is None or membership.role in (ADMIN, AGENT):
         return []
+    if membership.role == SUPERVISOR:
+        person = aliased(DataSubject)
+        seen_people = sa.select(person.company_id).where(
+            person.company_id.is_not(None), person.category.not_in(sorted(HR_CATEGORIES)),
+            sa.or_(person.client_org_id.is_(None), person.client_org_id.in_(supervised_client_org_ids(membership))))
+        return [sa.or_(_supervised_or_own(membership, Company.client_org_id), Company.id.in_(seen_people))]
     if membership.role == CLIENT:
         person = aliased(DataSubject)
         own_people = sa.select(person.company_id).where(

@@ -7,9 +7,11 @@ from flask_babel import lazy_gettext as _l
 
 from saas.core import clock
 from saas.extensions import db
+from saas.access import scopes
 from saas.modules.audit import operations as audit
 from saas.modules.companies import queries
 from saas.modules.companies.models import Company
+from saas.modules.subjects import queries as subjects_queries
 from saas.modules.subjects.models import DataSubject
 from saas.modules.subjects.schemas import Rejected
 
@@ -20,6 +22,11 @@ class CompanyRejected(Rejected):
 
 def _check(values: dict, company: Company | None = None) -> None:
     errors = {}
+    if (company is None or values.get("client_org_id", company.client_org_id) != company.client_org_id) and \
+            not scopes.client_org_in_scope(subjects_queries.viewer(), values.get("client_org_id")):
+        # A supervisor files companies only under the clients they supervise for, or none (seed 004, section 3).
+        errors["client_org_id"] = [_l("You can only keep companies of a client organisation whose assignment you "
+                                      "supervise, or of no client organisation.")]
     kvk = values.get("kvk_number")
     if kvk:
         other = queries.find_by_kvk(kvk)

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
 from saas import access
+from saas.access import scopes
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.companies import operations, queries
@@ -48,9 +49,14 @@ def show(company_id):
                            can_erase=access.can(g.membership, "erase", "company"), form=EmptyForm())
 
 
-def _form(**kwargs) -> CompanyForm:
+def _form(company=None, **kwargs) -> CompanyForm:
+    """The organisations a member may file a company under (a supervisor: those they supervise an assignment
+    for), and the company's own."""
     form = CompanyForm(**kwargs)
-    form.set_choices(accounts_queries.client_organisations())
+    current = company.client_org_id if company is not None else None
+    organisations = accounts_queries.client_organisations()
+    allowed = {org.id for org in scopes.client_orgs_in_scope(g.membership, organisations)} | {current}
+    form.set_choices([org for org in organisations if org.id in allowed])
     return form
 
 
@@ -80,8 +86,8 @@ def create():
 def edit(company_id):
     company = queries.find_company(company_id, "edit")
     if request.method == "GET":
-        return _render_form(_form(obj=company, client_org=str(company.client_org_id or "")), company)
-    form = _form()
+        return _render_form(_form(company, obj=company, client_org=str(company.client_org_id or "")), company)
+    form = _form(company)
     if not form.validate():
         return _render_form(form, company)
     changes = {k: v for k, v in form.company_data().items() if getattr(company, k) != v}

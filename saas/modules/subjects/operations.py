@@ -84,14 +84,19 @@ def check_values(values: dict, *, changed=None) -> None:
 
 def _scope_problems(subject: DataSubject | None, data: dict) -> dict:
     """Values that would take a person out of the writer's sight or break an assignment: an HR file is kept by
-    the board only (seed 004, section 9), and a person in assignments keeps their client organisation (the
-    people of an assignment belong to its client organisation)."""
+    the board only (seed 004, section 9), a supervisor keeps only the people of the client organisations they
+    supervise an assignment for and the tenant's own (section 3), and a person in assignments keeps their client
+    organisation (the people of an assignment belong to its client organisation)."""
     problems: dict[str, list] = {}
     category = data.get("category", subject.category if subject is not None else None)
     if category is not None and not scopes.category_in_scope(queries.viewer(), category):
         problems["category"] = [_l("Records in this category are kept by the board only (HR files), and the "
                                    "board keeps nothing else.")]
-    if (subject is not None and "client_org_id" in data and data["client_org_id"] != subject.client_org_id
+    if (subject is None or "client_org_id" in data) and not scopes.client_org_in_scope(
+            queries.viewer(), data.get("client_org_id")):
+        problems["client_org_id"] = [_l("You can only keep people of a client organisation whose assignment you "
+                                        "supervise, or people of no client organisation.")]
+    elif (subject is not None and "client_org_id" in data and data["client_org_id"] != subject.client_org_id
             and scopes.assignment_count_of_subject(subject)):
         problems["client_org_id"] = [_l("This person is in assignments of their client organisation: take them "
                                         "off those assignments before moving them to another organisation.")]

@@ -115,10 +115,10 @@ def show(subject_id):
 
 def _subject_form(**kwargs) -> SubjectForm:
     """The form with the choices the member may see: a client user only its own organisation and its
-    companies, the board only HR categories."""
+    companies, a supervisor the organisations they supervise an assignment for, the board only HR categories."""
     member = g.membership
     categories = [c for c in queries.allowed_categories() if scopes.category_in_scope(member, c)]
-    organisations = accounts_queries.client_organisations()
+    organisations = scopes.client_orgs_in_scope(member, accounts_queries.client_organisations())
     own = scopes.own_client_org(member)
     if own is not None:
         organisations = [org for org in organisations if org.id == own]
