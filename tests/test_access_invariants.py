@@ -99,20 +99,23 @@ def test_admin_form_adds_only_the_client_organisations_own_people(
 def test_an_assignment_with_people_or_notes_keeps_its_client_organisation(
         web_tenant, make_user, make_client_org, make_subject, make_token, browser_as, page_token, client):
     org, other_org = make_client_org(web_tenant), make_client_org(web_tenant)
-    supervisor, supervisor_pw = make_user(role="supervisor")
+    supervisor, _ = make_user(role="supervisor")
     person = make_subject(web_tenant, "prospect", client_org=org, given_name="Oude", family_name="Klant")
     assignment_id = make_assignment(web_tenant, org.id, supervisor=supervisor, subjects=[person])
     add_note(web_tenant, assignment_id, person.id, OWN_NOTE)
-    token = make_token(supervisor, web_tenant)
+    admin, admin_pw = make_user(role="admin")
+    admin_token = make_token(admin, web_tenant)
     url = _api(web_tenant, f"/assignments/{assignment_id}")
 
-    moved = client.patch(url, headers=bearer(token), json={"client_org_id": str(other_org.id)})
+    # Not even an administrator moves an assignment that has people or notes.
+    moved = client.patch(url, headers=bearer(admin_token), json={"client_org_id": str(other_org.id)})
     assert moved.status_code == 422
     assert "kan niet naar een andere opdrachtgever" in str(moved.json["errors"]["json"]["client_org_id"])
-    browser = browser_as(supervisor, supervisor_pw)
+    browser = browser_as(admin, admin_pw)
     edit = f"/{web_tenant.slug}/assignments/{assignment_id}/edit"
     form = browser.post(edit, data={"csrf_token": page_token(browser, edit), "title": "Belcampagne",
-                                    "client_org": str(other_org.id), "agreement": "", "active": "y"})
+                                    "client_org": str(other_org.id), "agreement": "", "active": "y",
+                                    "supervisor": str(supervisor.id)})
     assert form.status_code == 400 and "kan niet naar een andere opdrachtgever" in form.get_data(as_text=True)
     with in_tenant(web_tenant):
         assert db.session.get(Assignment, assignment_id).client_org_id == org.id
@@ -121,13 +124,15 @@ def test_an_assignment_with_people_or_notes_keeps_its_client_organisation(
     other_client, other_pw = make_user(role="client", client_org=other_org)
     assert browser_as(other_client, other_pw).get(f"/{web_tenant.slug}/subjects/{person.id}").status_code == 404
 
-    # A person in the assignment keeps the organisation too; an empty assignment may still move.
+    # A person in the assignment keeps the organisation too; an empty assignment may still move, by an
+    # administrator only (its supervisor would get the other client's database).
     person_url = _api(web_tenant, f"/subjects/{person.id}")
-    admin_token = make_token(make_user(role="admin")[0], web_tenant)
     assert client.patch(person_url, headers=bearer(admin_token),
                         json={"client_org_id": str(other_org.id)}).status_code == 422
     empty = make_assignment(web_tenant, org.id, supervisor=supervisor)
-    assert client.patch(_api(web_tenant, f"/assignments/{empty}"), headers=bearer(token),
+    assert client.patch(_api(web_tenant, f"/assignments/{empty}"), headers=bearer(make_token(supervisor, web_tenant)),
+                        json={"client_org_id": str(other_org.id)}).status_code == 422
+    assert client.patch(_api(web_tenant, f"/assignments/{empty}"), headers=bearer(admin_token),
                         json={"client_org_id": str(other_org.id)}).status_code == 200
 
 

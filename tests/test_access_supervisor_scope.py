@@ -147,3 +147,22 @@ def test_supervisor_files_companies_only_under_a_client_they_supervise_for_or_no
 
     page = _text(browser_as(*world["supervisor"]).get(f"/{web_tenant.slug}/companies/new"))
     assert "Opdrachtgever A" in page and "Opdrachtgever B" not in page
+
+
+def test_only_an_administrator_hands_a_supervisor_another_clients_database(web_tenant, world, make_token, client,
+                                                                           make_user):
+    """A supervisor who could start (or move) an assignment for any client would see that client's database."""
+    url = f"/api/v1/{web_tenant.slug}/assignments"
+    token = make_token(world["supervisor"][0], web_tenant)
+    for_a = client.post(url, headers=bearer(token), json={"title": "Tweede ronde A", "client_org_id": str(world["org_a"].id)})
+    assert for_a.status_code == 201, for_a.json
+    for_b = client.post(url, headers=bearer(token), json={"title": "Ook B", "client_org_id": str(world["org_b"].id)})
+    assert for_b.status_code == 422 and "client_org_id" in for_b.json["errors"]["json"]
+    moved = client.patch(f"{url}/{for_a.json['id']}", headers=bearer(token), json={"client_org_id": str(world["org_b"].id)})
+    assert moved.status_code == 422
+    assert client.get(f"/api/v1/{web_tenant.slug}/subjects/{world['person_b'].id}", headers=bearer(token)).status_code == 404
+    admin_token = make_token(make_user(role="admin")[0], web_tenant)
+    by_admin = client.post(url, headers=bearer(admin_token), json={
+        "title": "B door beheerder", "client_org_id": str(world["org_b"].id), "supervisor_id": str(world["supervisor"][0].id)})
+    assert by_admin.status_code == 201, by_admin.json
+    assert client.get(f"/api/v1/{web_tenant.slug}/subjects/{world['person_b'].id}", headers=bearer(token)).status_code == 200

@@ -62,6 +62,7 @@ def test_supervisor_manages_only_what_they_supervise(make_user, web_tenant, make
     supervisor, password = make_user(role="supervisor")
     other, _ = make_user(role="supervisor")
     theirs = make_assignment(web_tenant, org.id, supervisor=other, title="Van een ander")
+    make_assignment(web_tenant, org.id, supervisor=supervisor, title="Eerste ronde")  # an admin handed them this client
     browser = browser_as(supervisor, password)
     base = f"/{web_tenant.slug}/assignments"
     token = page_token(browser, f"{base}/new")

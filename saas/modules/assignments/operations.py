@@ -81,6 +81,7 @@ def create_assignment(data: dict) -> Assignment:
     data = {"active": True, **data, "title": " ".join((data.get("title") or "").split())}
     if not access.may_choose_supervisor(member):
         data["supervisor_id"] = member.user_id
+    _check_client_org_handed_out(member, data.get("client_org_id"))
     _check(data)
     assignment = Assignment(**data)
     db.session.add(assignment)
@@ -99,16 +100,27 @@ def update_assignment(assignment: Assignment, data: dict) -> Assignment:
     if not access.may_choose_supervisor(member) and supervisor != member.user_id:
         raise AssignmentRejected({"supervisor_id": [_l("Only an administrator hands an assignment to another "
                                                         "supervisor.")]})
-    if "client_org_id" in data and data["client_org_id"] != assignment.client_org_id and has_records(assignment):
-        raise AssignmentRejected({"client_org_id": [_l(
-            "This assignment has people or call notes of its client organisation: it cannot move to another "
-            "client organisation. Make a new assignment instead.")]})
+    if "client_org_id" in data and data["client_org_id"] != assignment.client_org_id:
+        if has_records(assignment):
+            raise AssignmentRejected({"client_org_id": [_l(
+                "This assignment has people or call notes of its client organisation: it cannot move to another "
+                "client organisation. Make a new assignment instead.")]})
+        _check_client_org_handed_out(member, data["client_org_id"])
     _check({**{name: getattr(assignment, name) for name in FIELDS}, **data})
     for name, value in data.items():
         setattr(assignment, name, value)
     db.session.flush()
     audit.record("assignment.update", "assignment", assignment.id, detail={"fields": sorted(data)})
     return assignment
+
+
+def _check_client_org_handed_out(member, client_org_id) -> None:
+    """An assignment gives its supervisor the client's whole database (seed 004, section 3): only an
+    administrator starts one for, or moves one to, a client organisation the supervisor does not yet serve."""
+    if client_org_id is not None and not scopes.client_org_in_scope(member, client_org_id):
+        raise AssignmentRejected({"client_org_id": [_l(
+            "Only an administrator starts an assignment for a client organisation you do not supervise yet: "
+            "it gives its supervisor that client's whole database.")]})
 
 
 def has_records(assignment: Assignment) -> bool:

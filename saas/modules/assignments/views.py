@@ -43,8 +43,10 @@ def index():
 
 def _form(**kwargs) -> AssignmentForm:
     form = AssignmentForm(**kwargs)
-    form.set_choices(accounts_queries.client_organisations(), queries.members_with_role(*sorted(policy.roles_for("manage", "assignment"))),
-                     queries.agreements(), choose_supervisor=policy.may_choose_supervisor(g.membership))
+    organisations = scopes.client_orgs_in_scope(g.membership, accounts_queries.client_organisations())
+    supervisors = queries.members_with_role(*sorted(policy.roles_for("manage", "assignment")))
+    form.set_choices(organisations, supervisors, queries.agreements(),
+                     choose_supervisor=policy.may_choose_supervisor(g.membership))
     return form
 
 
