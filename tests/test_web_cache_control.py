@@ -51,8 +51,8 @@ def test_verify_answers_the_api_and_login_are_not_stored_but_static_files_may_be
     assert _no_store(client.get(f"/api/v1/{web_tenant.slug}/me", headers=bearer(api_token)))
     assert _no_store(client.get(f"/api/v1/{web_tenant.slug}/subjects", headers=bearer(api_token)))
     assert _no_store(client.get(f"/api/v1/{web_tenant.slug}/nothing-here", headers=bearer(api_token)))
-    static = client.get("/static/" + _a_static_file(client.application))
-    assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
+    with client.get("/static/" + _a_static_file(client.application)) as static:   # closed: a file is behind it
+        assert static.status_code == 200 and "no-store" not in static.headers.get("Cache-Control", "")
 
 
 def _a_static_file(app) -> str:
