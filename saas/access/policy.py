@@ -66,7 +66,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     },
     "client_org": {"list": _ADMIN, "view": _ADMIN, "create": _ADMIN, "edit": _ADMIN},
     "consent": {
-        "list": frozenset({ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD}), "view": frozenset({ADMIN, SUPERVISOR, AGENT, CLIENT, BOARD}),
+        "list": _ALL, "view": _ALL,
         "create": frozenset({ADMIN, SUPERVISOR, BOARD}), "edit": frozenset({ADMIN, SUPERVISOR, BOARD}),
     },
     "agreement": {

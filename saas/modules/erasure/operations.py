@@ -118,9 +118,9 @@ def _restrict_one(subject: DataSubject, view: RecordView, holds: Sequence[Erasur
     subject_id = subject.id
     removed: dict[str, int] = {}
     if not view.restricted:     # restricted before (an earlier request): nothing more to erase
-        note = "; ".join(dict.fromkeys([reason, *(hold.reason for hold in holds)]))
-        removed = restrict_ids([subject_id], kept_names, note)
-        _decide(subject_id, view.category, RESTRICTED, today, note, completed=True)
+        duties = "; ".join(dict.fromkeys(hold.reason for hold in holds))
+        removed = restrict_ids([subject_id], kept_names, duties)   # the record page shows the legal duty, not a code
+        _decide(subject_id, view.category, RESTRICTED, today, f"{reason}; {duties}", completed=True)
         audit.record(AUDIT_ACTION, "data_subject", subject_id, detail={
             "outcome": RESTRICTED, "reason": reason, "holds": [hold.key for hold in holds],
             "kept": sorted(kept_names)})
