@@ -6,7 +6,6 @@ The token is random (only its SHA-256 is stored), expires after INVITATION_TTL a
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -16,7 +15,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from saas.core import clock
-from saas.core.errors import DomainError
 from saas.core.crypto.fields import normalise_email
 from saas.core.tenancy import require_tenant_id
 from saas.core.web import external_url
@@ -30,20 +28,9 @@ INVITATION_TTL = timedelta(days=7)
 TEMPLATE = "accounts.invitation"
 
 
-class InvitationError(DomainError):
-    """An invitation that cannot be used or accepted: `reason` (also `code`) says why ('invalid', 'expired',
-    'used', 'revoked', a membership rule...); the views have the texts and the status (404/410) per code."""
-
-    def __init__(self, code: str):
-        super().__init__(code, reason=code)
-
-    @property
-    def code(self) -> str:
-        return self.reason
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+class InvitationError(operations.AccountError):
+    """An invitation that cannot be used or accepted: the code says why ('invalid', 'expired', 'used',
+    'revoked', a membership rule...); the views have the texts and the status (404/410) per code."""
 
 
 def _already_member(email: str) -> bool:
@@ -65,7 +52,7 @@ def invite(tenant, email: str, role: str, client_org_id, invited_by) -> Invitati
         old.revoked_at = now
         audit.record("invitation.revoke", "invitation", old.id, detail={"reason": "replaced"})
     raw = secrets.token_urlsafe(32)
-    invitation = Invitation(role=role, client_org_id=org_id, token_hash=token_hash(raw),
+    invitation = Invitation(role=role, client_org_id=org_id, token_hash=operations.token_hash(raw),
                             expires_at=now + INVITATION_TTL, invited_by=invited_by)
     invitation.email = email
     db.session.add(invitation)
@@ -89,7 +76,7 @@ def _send(tenant, invitation: Invitation, raw: str) -> None:
 def find_open(raw: str) -> Invitation:
     """The current tenant's invitation of this token if it can still be accepted, else InvitationError
     ('invalid' | 'expired' | 'used' | 'revoked')."""
-    invitation = queries.invitation_by_hash(token_hash(raw or ""))
+    invitation = queries.invitation_by_hash(operations.token_hash(raw or ""))
     if invitation is None:
         raise InvitationError("invalid")
     if invitation.revoked_at is not None:

@@ -1,6 +1,8 @@
 """Writes for accounts: users, passwords (argon2id) and memberships. Callers commit."""
 from __future__ import annotations
 
+import hashlib
+
 import secrets
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -30,16 +32,11 @@ LOCK_BASE = timedelta(minutes=1)
 LOCK_MAX = timedelta(hours=1)
 
 
-class MembershipError(DomainError):
-    """A membership change that would break a rule: `reason` (also `code`) names the rule, the message
-    says it to people (the code itself where the rule is not one a person can meet in a form)."""
+class AccountError(DomainError):
+    """A refused account step named by a code: `reason` (also `code`). `MESSAGES` says it to people where a
+    subclass has texts; otherwise the views hold the texts (and statuses) per code."""
 
-    MESSAGES = {
-        "already_member": _l("This person is already a member of this organisation."),
-        "client_org_required": _l("A client user needs one of this organisation's client organisations."),
-        "last_admin": _l("An organisation needs at least one administrator."),
-        "unknown_role": _l("Choose one of the roles."),
-    }
+    MESSAGES: dict = {}
 
     def __init__(self, code: str):
         super().__init__(self.MESSAGES.get(code, code), reason=code)
@@ -47,6 +44,22 @@ class MembershipError(DomainError):
     @property
     def code(self) -> str:
         return self.reason
+
+
+def token_hash(raw: str) -> str:
+    """How a mailed link's token is stored (invitations, password resets): its SHA-256, never the token."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class MembershipError(AccountError):
+    """A membership change that would break a rule (the code itself where no person meets it in a form)."""
+
+    MESSAGES = {
+        "already_member": _l("This person is already a member of this organisation."),
+        "client_org_required": _l("A client user needs one of this organisation's client organisations."),
+        "last_admin": _l("An organisation needs at least one administrator."),
+        "unknown_role": _l("Choose one of the roles."),
+    }
 
 
 # ---- passwords -------------------------------------------------------------------------------
@@ -92,15 +105,8 @@ def check_password(user: User, password: str) -> bool:
     return True
 
 
-class PasswordError(DomainError):
-    """A password change that is refused; `reason` (also `code`) names why (the view has the texts)."""
-
-    def __init__(self, code: str):
-        super().__init__(code, reason=code)
-
-    @property
-    def code(self) -> str:
-        return self.reason
+class PasswordError(AccountError):
+    """A password change that is refused; the code names why (the view has the texts)."""
 
 
 def _decoy_verify(password: str) -> None:

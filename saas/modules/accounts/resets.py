@@ -2,7 +2,6 @@
 The request answers the same whether or not the address has an account. Callers commit."""
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -13,7 +12,6 @@ from flask_babel import gettext as _
 
 from saas.api import tokens
 from saas.core import clock
-from saas.core.errors import DomainError
 from saas.core.tenancy import tenant_context
 from saas.core.web import external_url
 from saas.extensions import db
@@ -28,19 +26,8 @@ RESET_INTERVAL = timedelta(minutes=2)
 TEMPLATE = "accounts.password_reset"
 
 
-class ResetError(DomainError):
-    """A reset link that cannot be used, or a refused new password: `reason` (also `code`) says why."""
-
-    def __init__(self, code: str):
-        super().__init__(code, reason=code)
-
-    @property
-    def code(self) -> str:
-        return self.reason
-
-
-def token_hash(raw: str) -> str:
-    return hashlib.sha256(raw.encode()).hexdigest()
+class ResetError(operations.AccountError):
+    """A reset link that cannot be used, or a refused new password: the code says why."""
 
 
 def request_reset(email: str) -> None:
@@ -56,7 +43,7 @@ def request_reset(email: str) -> None:
     if not tenant_ids or _recently_sent(user):
         return
     raw = secrets.token_urlsafe(32)
-    db.session.add(PasswordReset(user_id=user.id, token_hash=token_hash(raw), expires_at=clock.now() + RESET_TTL))
+    db.session.add(PasswordReset(user_id=user.id, token_hash=operations.token_hash(raw), expires_at=clock.now() + RESET_TTL))
     db.session.flush()
     _send(user, raw, tenant_ids[0])
     operations.audit_in_each_tenant(user, "auth.reset_request", outcome="ok", actor_kind="anonymous")
@@ -82,7 +69,7 @@ def _send(user: User, raw: str, tenant_id: int) -> None:
 
 def check(raw: str) -> PasswordReset:
     """The reset of this token if it can still be used; ResetError('invalid'|'expired'|'used') otherwise."""
-    reset = queries.password_reset_by_hash(token_hash(raw or ""))
+    reset = queries.password_reset_by_hash(operations.token_hash(raw or ""))
     if reset is None:
         raise ResetError("invalid")
     if reset.used_at is not None:
