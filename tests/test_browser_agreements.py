@@ -42,14 +42,14 @@ SCREENSHOT = "/tmp/saas-signing-review.png"
 def world(ctx, make_tenant, make_user):
     """A tenant (Dutch) with an admin who countersigns, the shipped templates published, empty queues."""
     from saas.jobs.queues import queue
-    from saas.modules.agreements import operations
+    from saas.modules.agreements import template_versions
 
     for name in ("agreements", "mail"):
         queue(name).empty()
     tenant = make_tenant(name="Leadhunter Proef", plugins=["leadgen"])
     admin, password = make_user(role="admin", tenant=tenant, name="Anna de Vries")
     tenancy.set_tenant(tenant.id)
-    templates = {t.language: t.id for t in operations.seed_default_templates(admin.id)}
+    templates = {t.language: t.id for t in template_versions.seed_default_templates(admin.id)}
     db.session.commit()
     tenancy.set_tenant(None)
     yield SimpleNamespace(app=ctx, tenant_id=tenant.id, slug=tenant.slug, name=tenant.name, email=admin.email,

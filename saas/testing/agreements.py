@@ -59,7 +59,7 @@ class AgreementWorld:
         tenancy.set_tenant(None)
 
     def input(self, **overrides):
-        from saas.modules.agreements import operations
+        from saas.modules.agreements import drafting
 
         values = dict(
             template_id=self.templates["nl"], tenant_role="processor", counterparty_name="Opdrachtgever B.V.",
@@ -68,14 +68,14 @@ class AgreementWorld:
             sub_processors="Hosting B.V. | NL | hosting van de database",
         )
         values.update(overrides)
-        return operations.AgreementInput(**values)
+        return drafting.AgreementInput(**values)
 
     def draft(self, **overrides):
         """A committed draft agreement; returns its id."""
-        from saas.modules.agreements import operations
+        from saas.modules.agreements import drafting
 
         self.enter()
-        agreement = operations.create_agreement(self.input(**overrides), self.admin_id)
+        agreement = drafting.create_agreement(self.input(**overrides), self.admin_id)
         agreement_id = agreement.id
         self.leave()
         return agreement_id
@@ -117,10 +117,10 @@ class AgreementWorld:
         self.leave()
 
     def countersign(self, agreement_id):
-        from saas.modules.agreements import operations
+        from saas.modules.agreements import countersigning
 
         agreement = self.get(agreement_id)
-        operations.countersign(agreement, self.admin(), "bestuurder", True, agreement.document_sha256)
+        countersigning.countersign(agreement, self.admin(), "bestuurder", True, agreement.document_sha256)
         self.leave()
 
     def completed(self, **overrides):
@@ -142,13 +142,13 @@ class AgreementWorld:
 @pytest.fixture()
 def agreements_world(app, ctx, make_tenant, make_user, agreement_queue):
     """A tenant with an admin and the shipped templates (published)."""
-    from saas.modules.agreements import operations
+    from saas.modules.agreements import template_versions
 
     tenant = make_tenant(plugins=["leadgen"])
     admin, password = make_user(role="admin", tenant=tenant, name="Anna Admin")
     world = AgreementWorld(app, tenant.id, tenant.slug, admin.id, admin.email, password)
     world.enter()
-    for template in operations.seed_default_templates(admin.id):
+    for template in template_versions.seed_default_templates(admin.id):
         world.templates[template.language] = template.id
     world.leave()
     return world
