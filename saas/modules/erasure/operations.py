@@ -259,7 +259,7 @@ def delete_dependent_rows(subject_ids: Sequence[uuid.UUID], keep: Iterable[str] 
             continue
         if model is StoredFile:
             for stored in db.session.scalars(sa.select(StoredFile).where(id_in(StoredFile.subject_id, subject_ids))):
-                storage.remove_after_commit(db.session(), stored)
+                storage.remove_after_commit(stored)
         if rule == "SET NULL":
             statement = sa.update(model).where(id_in(column, subject_ids)).values({column.key: None})
         else:

@@ -26,7 +26,7 @@ def save(content: bytes, content_type: str, purpose: str, subject_id: uuid.UUID 
     stored = StoredFile(subject_id=subject_id, purpose=purpose, content_type=content_type,
                         size=len(content), sha256=hashlib.sha256(content).hexdigest())
     storage.write(stored, content)
-    storage.remove_after_rollback(db.session(), stored)
+    storage.remove_after_rollback(stored)
     stored.filename = filename
     db.session.add(stored)
     audit.record("file.store", "stored_file", stored.id, detail={"size": len(content)})
@@ -36,5 +36,5 @@ def save(content: bytes, content_type: str, purpose: str, subject_id: uuid.UUID 
 def delete(stored: StoredFile) -> None:
     """Delete the row now and the file on disk once the deletion is committed."""
     db.session.delete(stored)
-    storage.remove_after_commit(db.session(), stored)
+    storage.remove_after_commit(stored)
     audit.record("file.delete", "stored_file", stored.id)

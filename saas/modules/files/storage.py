@@ -13,7 +13,6 @@ import tempfile
 from pathlib import Path
 
 from flask import current_app
-from sqlalchemy.orm import Session
 
 from saas.core import transaction
 from saas.core.crypto import aead as box
@@ -61,13 +60,12 @@ def reencrypt(stored: StoredFile) -> bool:
     return True
 
 
-def remove_after_commit(session: Session, stored: StoredFile) -> None:
-    """The row is deleted in this transaction: the file goes once that is committed.
-    (`session` is the request's or job's session, the one `transaction` watches.)"""
+def remove_after_commit(stored: StoredFile) -> None:
+    """The row is deleted in this transaction: the file goes once that is committed."""
     transaction.after_commit(_unlink, path_of(stored))
 
 
-def remove_after_rollback(session: Session, stored: StoredFile) -> None:
+def remove_after_rollback(stored: StoredFile) -> None:
     """A file written for a row that is never committed must not stay behind."""
     transaction.after_rollback(_unlink, path_of(stored))
 
