@@ -5,7 +5,7 @@
 
 Each feature's `api.py` makes its `blp` this way and the app registers it. A request either is the
 token's user in the token's tenant or gets a JSON error; a successful request commits, anything else
-rolls back, so bad input leaves nothing half-written.
+rolls back (the app's one commit point, `saas.core.transaction`), so bad input leaves nothing half-written.
 
 The API keeps to its own document (checked by a schemathesis run in the tests):
 - `X-Pagination` is documented as what it is, a JSON object in a header (`content: application/json`),
@@ -25,7 +25,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from saas import access
 from saas.api import auth
 from saas.core.paging import MAX_PAGE
-from saas.extensions import api, csrf, db
+from saas.extensions import api, csrf
 
 URL_PREFIX = "/api/v1/<tenant>"
 PAGINATION_HEADER_DOC = {
@@ -83,7 +83,6 @@ def api_blueprint(name: str, import_name: str, path: str = "", **kwargs) -> Blue
     blp.url_value_preprocessor(_pull_tenant)
     blp.before_request(auth.authenticate)
     blp.before_request(_refuse_empty_patch)
-    blp.after_request(_finish_transaction)
     # Per status code too: Flask prefers an app handler for the exact code over a blueprint's
     # handler for the HTTPException class, and the portal has its own pages for some codes.
     for code in default_exceptions:
@@ -105,14 +104,6 @@ def _refuse_empty_patch() -> None:
     if requirement is not None:
         access.require(requirement.action, requirement.kind)
     abort(422, message=EMPTY_PATCH_MESSAGE, errors={"json": {"_schema": [EMPTY_PATCH_MESSAGE]}})
-
-
-def _finish_transaction(response):
-    if response.status_code < 400:
-        db.session.commit()
-    else:
-        db.session.rollback()
-    return response
 
 
 def json_error(error: HTTPException):
