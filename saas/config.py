@@ -65,6 +65,13 @@ class Settings:
     storage_path: str = ""
     smtp_url: str = ""
     mail_from: str = "noreply@saas.local"
+    # The mail relay (saas.modules.outbox.relay): a temporary failure is tried again after 1, 2, 4 ... minutes,
+    # at most this far apart, until this many hours after the mail was queued; then it fails for good.
+    mail_retry_first_seconds: int = 60
+    mail_retry_max_seconds: int = 3600
+    mail_give_up_hours: float = 48
+    # How long a claimed mail ("sending") belongs to its relay; after that it is sent again (a crash mid-send).
+    mail_lease_seconds: int = 120
     tenants_dir: str = ""
     # Where people reach the portal: links in mails sent by jobs (no request to take the host from).
     base_url: str = "http://127.0.0.1:5000"
@@ -91,6 +98,10 @@ class Settings:
             storage_path=env.get("SAAS_STORAGE_PATH", ""),
             smtp_url=env.get("SMTP_URL", ""),
             mail_from=env.get("MAIL_FROM", "noreply@saas.local"),
+            mail_retry_first_seconds=int(env.get("SAAS_MAIL_RETRY_FIRST_SECONDS", "60")),
+            mail_retry_max_seconds=int(env.get("SAAS_MAIL_RETRY_MAX_SECONDS", "3600")),
+            mail_give_up_hours=float(env.get("SAAS_MAIL_GIVE_UP_HOURS", "48")),
+            mail_lease_seconds=int(env.get("SAAS_MAIL_LEASE_SECONDS", "120")),
             tenants_dir=env.get("SAAS_TENANTS_DIR", ""),
             base_url=env.get("SAAS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             proxy_hops=int(env.get("SAAS_PROXY_HOPS", "0")),

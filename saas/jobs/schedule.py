@@ -47,6 +47,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 per_tenant=True),
     PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
                 per_tenant=True),
+    # The outbox relay: sends what is due (new, retried, or left by a dead relay) even when no nudge arrived.
+    PeriodicJob("mail-relay", "mail", "saas.modules.outbox.jobs.relay", "* * * * *", per_tenant=True),
 )
 
 

@@ -1,18 +1,30 @@
-"""Sending one mail from the outbox (queue "mail", argument: the mail id only).
+"""The mail relay (queue "mail", run as the job's tenant, no arguments): it sends every mail that is due.
 
-At most once: the mail is claimed (queued -> sending) and that claim committed before the SMTP
-conversation; only then is it marked sent. A mail found still "sending" was interrupted mid-send,
-so nobody knows whether it went out: once that claim is older than any SMTP conversation can last, it
-is marked failed for an admin to check, never resent blindly.
+A mail is a row written in the transaction that decided to send it (`operations.queue_mail`); nothing
+about it lives only in Redis. The relay runs every minute from `saas cron` ("mail-relay", one job per
+tenant) and at once after a commit that queued mail (a nudge, `operations.nudge_relay`), so a lost
+nudge, an empty Redis or a dead worker delays mail by a minute at most, and never loses it.
+
+Due: queued with `next_attempt_at` reached, or "sending" whose lease ran out (its relay died mid-send).
+Each mail is claimed by one conditional UPDATE, committed before the SMTP conversation: two relays never
+send the same mail at the same time. The claim is a lease (`mail_lease_seconds`, 2 minutes): a relay killed
+between the server's "250 accepted" and our commit of "sent" leaves a claim that another relay takes over
+after the lease and sends again, with the same Message-ID. So delivery to the SMTP server is at least
+once, and more than once only after a crash in that window, as a recognisable duplicate; the alternative
+(never resend an interrupted mail) loses mail that never reached the server, which is what the relay is for.
+
+Failures: the server unavailable (refused, timed out, 421, our login or sender refused) or a 4xx about the
+mail is tried again after 1, 2, 4 ... minutes (at most `mail_retry_max_seconds` apart) until
+`mail_give_up_hours` after it was queued; a 5xx about the recipient or the message fails at once; a mail
+about an erased person (its key destroyed) fails and is never sent. When the server is unavailable the
+run stops: the other mails are not worth a connection attempt each until the next run.
 """
 from __future__ import annotations
 
-import smtplib
+import logging
+import time
 import uuid
-from datetime import timedelta, timezone
-from email.message import EmailMessage
-from email.utils import format_datetime
-from urllib.parse import parse_qs, unquote, urlsplit
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,116 +33,109 @@ from saas.core import clock
 from saas.core.crypto.aead import DecryptionError
 from saas.extensions import db
 from saas.modules.audit import operations as audit
+from saas.modules.outbox import delivery, queries
+from saas.modules.outbox.delivery import build_message  # noqa: F401  (tests build messages through the jobs)
 from saas.modules.outbox.models import FAILED, OUTBOX, QUEUED, SENDING, SENT, OutboxMail
-from saas.modules.outbox.operations import MAX_ATTEMPTS
 
-SMTP_TIMEOUT = 30
-CLAIM_STALE_AFTER = timedelta(seconds=4 * SMTP_TIMEOUT)
+log = logging.getLogger(__name__)
+BATCH = 200
+RUN_SECONDS = 600  # a longer backlog is left to the next run: one job never holds a worker for long
+RETRYING, SERVER_UNAVAILABLE, CLAIMED_ELSEWHERE = "retrying", "server-unavailable", "claimed-elsewhere"
+
+
+def relay() -> dict[str, int]:
+    """Send every due mail of the job's tenant; returns how many ended how (no personal data)."""
+    started, seen, outcomes = time.monotonic(), set(), {}
+    while time.monotonic() - started < RUN_SECONDS:
+        batch = [mail_id for mail_id in queries.due_mail_ids(clock.now(), BATCH) if mail_id not in seen]
+        db.session.commit()  # end the read: every claim below is a transaction of its own
+        if not batch:
+            break
+        for mail_id in batch:
+            seen.add(mail_id)
+            outcome = send_due(mail_id)
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+            if outcome == SERVER_UNAVAILABLE:
+                return outcomes
+    return outcomes
 
 
 def send_mail(mail_id: str) -> str:
-    """Send (or, without SMTP, deliver to the outbox) one queued mail; returns what happened."""
+    """One mail, if it is due (a job of the former per-mail kind, or a test); returns what happened."""
     mail = db.session.get(OutboxMail, uuid.UUID(mail_id))
     if mail is None:
         return "missing"
     if mail.status in (SENT, OUTBOX, FAILED):
         return mail.status
-    if mail.status == SENDING:
-        if not _stale(mail):
-            return "in-progress"  # a duplicate job while another worker is still talking to the server
-        _finish(mail, FAILED, "mail.send", outcome="failed", error="Interrupted")
-        return "interrupted"
-    smtp_url = current_app.extensions["saas.settings"].smtp_url
-    if not _claim(mail, OUTBOX if not smtp_url else SENDING):
-        return "claimed-elsewhere"
-    if not smtp_url:
-        audit.record("mail.outbox", "outbox_mail", mail.id, detail={"template": mail.template})
-        db.session.commit()
-        return OUTBOX
-    return _send_claimed(mail, smtp_url)
-
-
-def _stale(mail: OutboxMail) -> bool:
-    """A claim older than any SMTP conversation can last: its worker is gone."""
-    claimed_at = mail.updated_at if mail.updated_at.tzinfo else mail.updated_at.replace(tzinfo=timezone.utc)
-    return clock.now() - claimed_at > CLAIM_STALE_AFTER
-
-
-def _claim(mail: OutboxMail, status: str) -> bool:
-    """queued -> status in one conditional UPDATE, committed: two workers cannot both win."""
-    values = {"status": status, "attempts": OutboxMail.attempts + 1}
-    if status == OUTBOX:
-        values["sent_at"] = clock.now()
-    won = db.session.execute(
-        sa.update(OutboxMail).where(OutboxMail.id == mail.id, OutboxMail.status == QUEUED).values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
     db.session.commit()
-    db.session.refresh(mail)
-    return won
+    return send_due(mail.id)
 
 
-def _send_claimed(mail: OutboxMail, smtp_url: str) -> str:
+def send_due(mail_id: uuid.UUID) -> str:
+    """Claim one mail and send it (or deliver it to the outbox without SMTP); records the outcome."""
+    settings = current_app.extensions["saas.settings"]
+    now = clock.now()
+    interrupted = db.session.scalar(sa.select(OutboxMail.status).where(OutboxMail.id == mail_id)) == SENDING
+    if not claim(mail_id, now, timedelta(seconds=settings.mail_lease_seconds)):
+        return CLAIMED_ELSEWHERE
+    mail = db.session.get(OutboxMail, mail_id)
+    if interrupted:
+        # Taken over from a relay that died mid-send: it may have reached the server, so this is a resend.
+        mail.last_error = "Interrupted"
+        if delivery.next_attempt(mail.attempts, as_utc(mail.queued_at), now, settings) is None:
+            return _finish(mail, FAILED, "mail.send", error="Interrupted")
+    if not settings.smtp_url:
+        mail.sent_at = now
+        return _finish(mail, OUTBOX, "mail.outbox")
     try:
         message = build_message(mail)
     except DecryptionError:
         # The subject was erased (key destroyed) after the mail was queued: nothing may go out.
-        _finish(mail, FAILED, "mail.send", outcome="failed", error="KeyDestroyed")
-        return FAILED
+        return _finish(mail, FAILED, "mail.send", error="KeyDestroyed")
     try:
-        deliver(smtp_url, message)
-    except (smtplib.SMTPException, OSError) as exc:
-        last_try = mail.attempts >= MAX_ATTEMPTS
-        _finish(mail, FAILED if last_try else QUEUED, "mail.send", outcome="failed", error=type(exc).__name__)
-        raise  # RQ retries while attempts remain
-    _finish(mail, SENT, "mail.send")
-    return SENT
+        delivery.deliver(settings.smtp_url, message)
+    except Exception as exc:  # noqa: BLE001  every failure is recorded; a crash would only wait for the lease
+        return _failed(mail, exc, settings)
+    mail.sent_at = clock.now()
+    return _finish(mail, SENT, "mail.send")
 
 
-def _finish(mail: OutboxMail, status: str, action: str, *, outcome: str = "ok", error: str | None = None) -> None:
-    mail.status, mail.last_error = status, error
-    if status == SENT:
-        mail.sent_at = clock.now()
-    audit.record(action, "outbox_mail", mail.id, outcome=outcome,
-                 detail={"template": mail.template, "attempts": mail.attempts, **({"error": error} if error else {})})
+def claim(mail_id: uuid.UUID, now: datetime, lease: timedelta) -> bool:
+    """due -> "sending" until now + lease, in one conditional UPDATE, committed: one relay wins."""
+    won = db.session.execute(
+        sa.update(OutboxMail).where(OutboxMail.id == mail_id, queries.is_due(now))
+        .values(status=SENDING, lease_until=now + lease, attempts=OutboxMail.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount == 1
     db.session.commit()
+    db.session.expire_all()
+    return won
 
 
-def build_message(mail: OutboxMail) -> EmailMessage:
-    sender = current_app.extensions["saas.settings"].mail_from
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = mail.recipient
-    message["Subject"] = mail.subject_line
-    message["Date"] = format_datetime(clock.now())
-    # A stable Message-ID lets receiving servers drop a duplicate should one ever slip through.
-    message["Message-ID"] = f"<{mail.id}@{sender.rpartition('@')[2] or 'saas.local'}>"
-    message.set_content(mail.body)
-    for attachment in mail.attachments or ():
-        _attach(message, attachment)
-    return message
+def _failed(mail: OutboxMail, exc: Exception, settings) -> str:
+    error, kind = type(exc).__name__, delivery.classify(exc)
+    now = clock.now()
+    retry_at = None if kind == delivery.PERMANENT else delivery.next_attempt(
+        mail.attempts, as_utc(mail.queued_at), now, settings)
+    if retry_at is None:
+        _finish(mail, FAILED, "mail.send", error=error)
+        return FAILED
+    mail.next_attempt_at = retry_at
+    _finish(mail, QUEUED, "mail.send", error=error)
+    return SERVER_UNAVAILABLE if kind == delivery.UNAVAILABLE else RETRYING
 
 
-def _attach(message: EmailMessage, attachment: dict) -> None:
-    """A stored file, decrypted only now; a missing or shredded file raises DecryptionError (not sent)."""
-    from saas.modules.files import queries as files
+def _finish(mail: OutboxMail, status: str, action: str, *, error: str | None = None) -> str:
+    mail.status, mail.lease_until = status, None
+    mail.last_error = error if error else (mail.last_error if status in (SENT, OUTBOX) else None)
+    detail = {"template": mail.template, "attempts": mail.attempts}
+    if error:
+        detail.update(error=error, final=status == FAILED)
+    audit.record(action, "outbox_mail", mail.id, outcome="failed" if error else "ok", detail=detail)
+    db.session.commit()
+    return status
 
-    stored = files.get(uuid.UUID(attachment["file_id"]))
-    if stored is None:
-        raise DecryptionError("an attached file is gone")
-    maintype, _, subtype = stored.content_type.partition("/")
-    message.add_attachment(files.read(stored), maintype=maintype, subtype=subtype or "octet-stream",
-                           filename=attachment["filename"])
 
-
-def deliver(smtp_url: str, message: EmailMessage) -> None:
-    """smtp://host:port, smtps://user:pass@host:465, smtp://host:587?starttls=1"""
-    url = urlsplit(smtp_url)
-    secure = url.scheme == "smtps"
-    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with client_class(url.hostname, url.port or (465 if secure else 25), timeout=SMTP_TIMEOUT) as smtp:
-        if "starttls" in parse_qs(url.query):
-            smtp.starttls()
-        if url.username:
-            smtp.login(unquote(url.username), unquote(url.password or ""))
-        smtp.send_message(message)
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive UTC times; PostgreSQL aware ones."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6d0e01c351d6
+Revision ID: d960427c5b31
 Revises: 
-Create Date: 2026-12-02 03:32:59.305739
+Create Date: 2026-12-02 05:35:55.360524
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6d0e01c351d6'
+revision = 'd960427c5b31'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -90,6 +90,9 @@ def upgrade_():
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.String(length=80), nullable=True),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('attachments', sa.JSON(), nullable=False),
     sa.Column('recipient_bidx', sa.LargeBinary(length=16), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -101,6 +104,7 @@ def upgrade_():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_mail'))
     )
     with op.batch_alter_table('outbox_mail', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_mail_due', ['tenant_id', 'status', 'next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_mail_subject_id'), ['subject_id'], unique=False)
         batch_op.create_index('ix_outbox_mail_tenant_created', ['tenant_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_mail_tenant_id'), ['tenant_id'], unique=False)
@@ -751,6 +755,7 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_outbox_mail_tenant_id'))
         batch_op.drop_index('ix_outbox_mail_tenant_created')
         batch_op.drop_index(batch_op.f('ix_outbox_mail_subject_id'))
+        batch_op.drop_index('ix_outbox_mail_due')
 
     op.drop_table('outbox_mail')
     with op.batch_alter_table('client_organisation', schema=None) as batch_op:
