@@ -66,3 +66,19 @@ class SmtpSink:
 
     def message_ids(self) -> Counter:
         return Counter(message["Message-ID"] for message in self.messages)
+
+
+def queue_mails_then_die(count: int) -> None:
+    """A job that queues `count` mails and commits them, and whose process is killed (SIGKILL) right after
+    that commit, before anything else happens after it (the relay's nudge included). Markers, not people."""
+    import os
+    import signal
+
+    from saas.core import transaction
+    from saas.extensions import db
+    from saas.modules.outbox import operations
+
+    transaction.after_commit(os.kill, os.getpid(), signal.SIGKILL)  # registered first: runs before the nudge
+    for number in range(count):
+        operations.queue_mail(f"batch-{number}@example.test", "Onderwerp", "Tekst", template="fault_batch")
+    db.session.commit()

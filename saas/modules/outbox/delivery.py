@@ -94,14 +94,70 @@ def _attach(message: EmailMessage, attachment: dict) -> None:
                            filename=attachment["filename"])
 
 
+class Courier:
+    """One SMTP connection for a relay run, opened when first needed and reused for the next mail (a
+    connection per mail costs a handshake each); dropped after any failure, so the next mail starts clean.
+
+        with Courier(smtp_url) as courier:
+            courier.send(message)
+    """
+
+    def __init__(self, smtp_url: str):
+        self.url = urlsplit(smtp_url)
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "Courier":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close(polite=exc_info[0] is None)
+
+    def send(self, message: EmailMessage) -> None:
+        reused = self._smtp is not None
+        try:
+            self._send(message)
+        except smtplib.SMTPServerDisconnected:
+            if not reused:
+                raise
+            self._send(message)  # the server had closed the idle connection before this mail: once more
+
+    def _send(self, message: EmailMessage) -> None:
+        try:
+            self._connection().send_message(message)
+        except BaseException:
+            self.close(polite=False)
+            raise
+
+    def close(self, polite: bool = True) -> None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is None:
+            return
+        try:
+            smtp.quit() if polite else smtp.close()
+        except (smtplib.SMTPException, OSError):
+            smtp.close()
+
+    def _connection(self) -> smtplib.SMTP:
+        """smtp://host:port, smtps://user:pass@host:465, smtp://host:587?starttls=1"""
+        if self._smtp is not None:
+            return self._smtp
+        url = self.url
+        secure = url.scheme == "smtps"
+        client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
+        smtp = client_class(url.hostname, url.port or (465 if secure else 25), timeout=SMTP_TIMEOUT)
+        try:
+            if "starttls" in parse_qs(url.query):
+                smtp.starttls()
+            if url.username:
+                smtp.login(unquote(url.username), unquote(url.password or ""))
+        except BaseException:
+            smtp.close()
+            raise
+        self._smtp = smtp
+        return smtp
+
+
 def deliver(smtp_url: str, message: EmailMessage) -> None:
-    """smtp://host:port, smtps://user:pass@host:465, smtp://host:587?starttls=1"""
-    url = urlsplit(smtp_url)
-    secure = url.scheme == "smtps"
-    client_class = smtplib.SMTP_SSL if secure else smtplib.SMTP
-    with client_class(url.hostname, url.port or (465 if secure else 25), timeout=SMTP_TIMEOUT) as smtp:
-        if "starttls" in parse_qs(url.query):
-            smtp.starttls()
-        if url.username:
-            smtp.login(unquote(url.username), unquote(url.password or ""))
-        smtp.send_message(message)
+    """One message over a connection of its own."""
+    with Courier(smtp_url) as courier:
+        courier.send(message)

@@ -46,17 +46,21 @@ RETRYING, SERVER_UNAVAILABLE, CLAIMED_ELSEWHERE = "retrying", "server-unavailabl
 def relay() -> dict[str, int]:
     """Send every due mail of the job's tenant; returns how many ended how (no personal data)."""
     started, seen, outcomes = time.monotonic(), set(), {}
-    while time.monotonic() - started < RUN_SECONDS:
-        batch = [mail_id for mail_id in queries.due_mail_ids(clock.now(), BATCH) if mail_id not in seen]
-        db.session.commit()  # end the read: every claim below is a transaction of its own
-        if not batch:
-            break
-        for mail_id in batch:
-            seen.add(mail_id)
-            outcome = send_due(mail_id)
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-            if outcome == SERVER_UNAVAILABLE:
-                return outcomes
+    smtp_url = current_app.extensions["saas.settings"].smtp_url
+    with delivery.Courier(smtp_url) as courier:
+        while time.monotonic() - started < RUN_SECONDS:
+            batch = [row for row in queries.due_mails(clock.now(), BATCH) if row[0] not in seen]
+            db.session.commit()  # end the read (and the last mail's outcome): each claim is a transaction
+            if not batch:
+                break
+            for mail_id, status in batch:
+                seen.add(mail_id)
+                outcome = send_due(mail_id, courier, interrupted=status == SENDING)
+                outcomes[outcome] = outcomes.get(outcome, 0) + 1
+                if outcome == SERVER_UNAVAILABLE:
+                    db.session.commit()
+                    return outcomes
+    db.session.commit()
     return outcomes
 
 
@@ -67,15 +71,21 @@ def send_mail(mail_id: str) -> str:
         return "missing"
     if mail.status in (SENT, OUTBOX, FAILED):
         return mail.status
+    interrupted = mail.status == SENDING
     db.session.commit()
-    return send_due(mail.id)
+    with delivery.Courier(current_app.extensions["saas.settings"].smtp_url) as courier:
+        outcome = send_due(mail.id, courier, interrupted=interrupted)
+    db.session.commit()
+    return outcome
 
 
-def send_due(mail_id: uuid.UUID) -> str:
-    """Claim one mail and send it (or deliver it to the outbox without SMTP); records the outcome."""
+def send_due(mail_id: uuid.UUID, courier: delivery.Courier, *, interrupted: bool) -> str:
+    """Claim one mail and send it (or deliver it to the outbox without SMTP); records the outcome.
+
+    The claim is committed before the SMTP conversation; the outcome is committed by the caller, with the
+    next mail's claim (one commit per mail). A crash before that commit leaves a claim whose lease runs out."""
     settings = current_app.extensions["saas.settings"]
     now = clock.now()
-    interrupted = db.session.scalar(sa.select(OutboxMail.status).where(OutboxMail.id == mail_id)) == SENDING
     if not claim(mail_id, now, timedelta(seconds=settings.mail_lease_seconds)):
         return CLAIMED_ELSEWHERE
     mail = db.session.get(OutboxMail, mail_id)
@@ -93,7 +103,7 @@ def send_due(mail_id: uuid.UUID) -> str:
         # The subject was erased (key destroyed) after the mail was queued: nothing may go out.
         return _finish(mail, FAILED, "mail.send", error="KeyDestroyed")
     try:
-        delivery.deliver(settings.smtp_url, message)
+        courier.send(message)
     except Exception as exc:  # noqa: BLE001  every failure is recorded; a crash would only wait for the lease
         return _failed(mail, exc, settings)
     mail.sent_at = clock.now()
@@ -101,7 +111,8 @@ def send_due(mail_id: uuid.UUID) -> str:
 
 
 def claim(mail_id: uuid.UUID, now: datetime, lease: timedelta) -> bool:
-    """due -> "sending" until now + lease, in one conditional UPDATE, committed: one relay wins."""
+    """due -> "sending" until now + lease, in one conditional UPDATE, committed (with whatever the session
+    holds: the previous mail's outcome): one relay wins."""
     won = db.session.execute(
         sa.update(OutboxMail).where(OutboxMail.id == mail_id, queries.is_due(now))
         .values(status=SENDING, lease_until=now + lease, attempts=OutboxMail.attempts + 1)
@@ -131,8 +142,10 @@ def _finish(mail: OutboxMail, status: str, action: str, *, error: str | None = N
     detail = {"template": mail.template, "attempts": mail.attempts}
     if error:
         detail.update(error=error, final=status == FAILED)
+    elif mail.last_error == "Interrupted":
+        detail["resent"] = True  # possibly a second copy at the server, with the same Message-ID
     audit.record(action, "outbox_mail", mail.id, outcome="failed" if error else "ok", detail=detail)
-    db.session.commit()
+    db.session.flush()
     return status
 
 

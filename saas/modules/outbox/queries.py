@@ -37,12 +37,12 @@ def is_due(now: datetime):
     )
 
 
-def due_mail_ids(now: datetime, limit: int) -> list[uuid.UUID]:
-    """The current tenant's due mails, longest due first."""
-    return list(db.session.scalars(
-        sa.select(OutboxMail.id).where(is_due(now))
+def due_mails(now: datetime, limit: int) -> list[tuple[uuid.UUID, str]]:
+    """(id, status) of the current tenant's due mails, longest due first."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(OutboxMail.id, OutboxMail.status).where(is_due(now))
         .order_by(sa.func.coalesce(OutboxMail.lease_until, OutboxMail.next_attempt_at), OutboxMail.id).limit(limit)
-    ))
+    )]
 
 
 def tab_counts() -> dict[str, int]:
