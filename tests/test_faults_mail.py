@@ -150,7 +150,10 @@ def test_worker_killed_right_after_a_batch_commit_every_mail_sent_once(ctx, make
     tenant = make_tenant().id
     job = enqueue("mail", "saas.testing.mail.queue_mails_then_die", tenant_id=tenant, count=60)
     worker = run_worker(queues=["mail"], burst=False, wait=False)
-    wait_for(lambda: len(_statuses(tenant)) == 60, "the batch to be committed")
+    try:
+        wait_for(lambda: len(_statuses(tenant)) == 60, "the batch to be committed", timeout=120)
+    except AssertionError:
+        raise AssertionError(worker.log_path.read_text()) from None
     time.sleep(0.5)
     _kill_worker(worker)
     mail_ids = list(_statuses(tenant))
