@@ -42,14 +42,15 @@ def _check_ids_only(kwargs: dict) -> None:
 
 def enqueue(queue_name: str, func: str, *, tenant_id: int | None, job_id: str | None = None,
             unique: bool = False, retry: int = 0, timeout: int | None = None, description: str | None = None,
-            **ids) -> Job:
+            result_ttl: int = RESULT_TTL, **ids) -> Job:
     """Put a job on a queue. `job_id` makes it deterministic; with `unique` a second enqueue of the
-    same id raises rq.exceptions.DuplicateJobError while the first still exists."""
+    same id raises rq.exceptions.DuplicateJobError while the first still exists. `result_ttl` shortens how long a
+    finished job is kept, for jobs that run every minute."""
     _check_ids_only(ids)
     if job_id is not None and not valid_job_id(job_id):
         raise ValueError("job ids may only contain letters, digits, '-' and '_'")
     return queue(queue_name).enqueue(
         func, kwargs=ids, job_id=job_id, unique=unique,
         retry=Retry(max=retry) if retry else None, job_timeout=timeout, description=description or func,
-        result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL, meta={"tenant_id": tenant_id},
+        result_ttl=result_ttl, failure_ttl=FAILURE_TTL, meta={"tenant_id": tenant_id},
     )

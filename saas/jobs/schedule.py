@@ -33,6 +33,7 @@ class PeriodicJob:
     func: str          # dotted path, called as func() as the job's tenant (or none)
     cron: str          # UTC
     per_tenant: bool
+    result_ttl: int = RESULT_TTL  # shorter for entries that run every minute: Redis keeps every finished job
 
     def job_id(self, tenant_id: int | None, slot: datetime) -> str:
         owner = "platform" if tenant_id is None else str(tenant_id)
@@ -48,7 +49,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
                 per_tenant=True),
     # The outbox relay: sends what is due (new, retried, or left by a dead relay) even when no nudge arrived.
-    PeriodicJob("mail-relay", "mail", "saas.modules.outbox.jobs.relay", "* * * * *", per_tenant=True),
+    PeriodicJob("mail-relay", "mail", "saas.modules.outbox.jobs.relay", "* * * * *", per_tenant=True,
+                result_ttl=600),
 )
 
 
@@ -85,7 +87,8 @@ def dispatch(entry_name: str = "") -> list[str]:
     for target in targets:
         job_id = periodic.job_id(target, slot)
         try:
-            enqueue(periodic.queue, periodic.func, tenant_id=target, job_id=job_id, unique=True)
+            enqueue(periodic.queue, periodic.func, tenant_id=target, job_id=job_id, unique=True,
+                    result_ttl=periodic.result_ttl)
         except DuplicateJobError:
             log.info("periodic job %s was already enqueued by another scheduler", job_id)
             continue
@@ -101,6 +104,6 @@ def build_cron(connection: Redis, name: str = "") -> CronScheduler:
             raise ValueError(f"periodic job {periodic.name} uses unknown queue {periodic.queue}")
         scheduler.register(
             dispatch, DISPATCH_QUEUE, kwargs={"entry_name": periodic.name},
-            cron=periodic.cron, name=f"saas:{periodic.name}", result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
+            cron=periodic.cron, name=f"saas:{periodic.name}", result_ttl=periodic.result_ttl, failure_ttl=FAILURE_TTL,
         )
     return scheduler

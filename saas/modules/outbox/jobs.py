@@ -21,7 +21,6 @@ run stops: the other mails are not worth a connection attempt each until the nex
 """
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -34,10 +33,9 @@ from saas.core.crypto.aead import DecryptionError
 from saas.extensions import db
 from saas.modules.audit import operations as audit
 from saas.modules.outbox import delivery, queries
-from saas.modules.outbox.delivery import build_message  # noqa: F401  (tests build messages through the jobs)
+from saas.modules.outbox.delivery import build_message
 from saas.modules.outbox.models import FAILED, OUTBOX, QUEUED, SENDING, SENT, OutboxMail
 
-log = logging.getLogger(__name__)
 BATCH = 200
 RUN_SECONDS = 600  # a longer backlog is left to the next run: one job never holds a worker for long
 RETRYING, SERVER_UNAVAILABLE, CLAIMED_ELSEWHERE = "retrying", "server-unavailable", "claimed-elsewhere"

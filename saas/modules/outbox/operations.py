@@ -27,6 +27,7 @@ from saas.modules.outbox import queries
 from saas.modules.outbox.models import FAILED, QUEUED, SENDING, OutboxMail
 
 RELAY_JOB = "saas.modules.outbox.jobs.relay"
+RELAY_RESULT_TTL = 600  # a relay job may run every minute: Redis keeps its result for minutes, not days
 _NUDGED = "outbox_nudged_tenants"  # session info: tenants whose relay this transaction will nudge
 _DONE = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED, JobStatus.CANCELED)
 log = logging.getLogger(__name__)
@@ -117,7 +118,8 @@ def nudge_relay(tenant_id: int) -> None:
     job_id = f"mail-nudge-{tenant_id}-{clock.now():%Y%m%d%H%M}"
     for _ in range(2):
         try:
-            jobs.enqueue("mail", RELAY_JOB, tenant_id=tenant_id, job_id=job_id, unique=True, description="mail relay")
+            jobs.enqueue("mail", RELAY_JOB, tenant_id=tenant_id, job_id=job_id, unique=True, description="mail relay",
+                         result_ttl=RELAY_RESULT_TTL)
             return
         except DuplicateJobError:
             if not _drop_if_done(job_id):
