@@ -47,6 +47,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 per_tenant=True),
     PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
                 per_tenant=True),
+    # Seed 001 "Elke nacht wordt er een back-up gemaakt": one per tenant, then pruned by its plan.
+    PeriodicJob("backup", "default", "saas.modules.backups.jobs.nightly_backup", "45 0 * * *", per_tenant=True),
 )
 
 
