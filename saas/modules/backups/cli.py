@@ -107,7 +107,8 @@ def _report(plan: operations.RestorePlan, dry_run: bool) -> None:
     click.echo(f"{verb}: " + ", ".join(f"{name} {count}" for name, count in sorted(plan.counts().items())))
     for label, ids in (("erased after the backup", plan.erased_after),
                        ("erased before it, row left by an unfinished purge", plan.erased_before),
-                       ("key gone from the key store", plan.keyless)):
+                       ("key gone from the key store", plan.keyless),
+                       ("purge unfinished, its key is destroyed first", plan.unfinished)):
         click.echo(f"not restored, {label}: {len(ids)}" + (" " + " ".join(map(str, sorted(ids))) if ids else ""))
     if plan.left_out:
         click.echo("rows left out: " + ", ".join(f"{name} {count}" for name, count in sorted(plan.left_out.items())))

@@ -33,10 +33,14 @@ from saas.modules.backups import archive, queries
 from saas.modules.backups.queries import BackupFile, Plan
 from saas.modules.erasure import operations as erasure
 from saas.modules.files.models import StoredFile
+from saas.modules.retention import queries as retention_queries
 from saas.modules.subjects.models import DataSubject
 
 SUBJECT_TABLE = DataSubject.__tablename__
 AUDIT_TABLES = ("audit_entry", "audit_head")
+# Who may get in: a membership ended, a token revoked or an invitation withdrawn since the backup must not
+# come back. Now's rows, or the backup's only when the tenant has none (its database was lost).
+ACCESS_TABLES = ("membership", "api_token", "invitation", "signing_token", "signing_code")
 UNION_TABLES = ("retention_decision", "suppression_entry")
 UNION_PREFIXES = ("outbox",)
 INSERT_CHUNK = 1000
@@ -136,6 +140,7 @@ class RestorePlan:
     erased_after: list[uuid.UUID] = field(default_factory=list)      # in the ledger, erased after the backup
     erased_before: list[uuid.UUID] = field(default_factory=list)     # in the ledger before it, row still there
     keyless: list[uuid.UUID] = field(default_factory=list)           # key gone, no ledger line
+    unfinished: list[uuid.UUID] = field(default_factory=list)        # purge decided, key not yet destroyed
     left_out: dict[str, int] = field(default_factory=dict)           # rows per table not restored
     kept_now: dict[str, int] = field(default_factory=dict)           # union tables: rows kept from now
     restrict_again: list[tuple[uuid.UUID, frozenset[str], str | None]] = field(default_factory=list)
@@ -143,7 +148,7 @@ class RestorePlan:
 
     @property
     def dropped_subjects(self) -> list[uuid.UUID]:
-        return sorted({*self.erased_after, *self.erased_before, *self.keyless})
+        return sorted({*self.erased_after, *self.erased_before, *self.keyless, *self.unfinished})
 
     def counts(self) -> dict[str, int]:
         return {name: len(rows) for name, rows in self.rows.items() if rows}
@@ -194,9 +199,14 @@ def _drop_erased(plan: RestorePlan, rows: dict[str, list[dict]], made_at: dateti
     subject_ids = [row["id"] for row in rows[SUBJECT_TABLE]]
     ledger = queries.shredded_since(subject_ids)
     keyed = queries.with_keys(subject_ids)
+    # A purge whose rows went but whose key did not yet (a killed sweep): `restore` finishes these first;
+    # a dry run only counts them.
+    pending = {subject_id for _, subject_id, _ in retention_queries.pending_purges(limit=10**9)}
     for row in rows[SUBJECT_TABLE]:
         subject_id = row["id"]
-        if subject_id in ledger:
+        if subject_id in pending and subject_id not in ledger:
+            plan.unfinished.append(subject_id)
+        elif subject_id in ledger:
             (plan.erased_after if _aware(ledger[subject_id]) > _aware(made_at) else plan.erased_before).append(subject_id)
         elif row["ciphertext"] is not None and subject_id not in keyed:
             plan.keyless.append(subject_id)
@@ -235,6 +245,12 @@ def _union_journals(plan: RestorePlan, rows: dict[str, list[dict]], tables: dict
             now = queries.current_rows(tables[name])
             plan.audit_rows[name] = [] if now else rows[name]
             rows[name] = []
+    for name in ACCESS_TABLES:
+        if name in rows:
+            now = queries.current_rows(tables[name])
+            if now:
+                plan.kept_now[name] = len(now)
+                rows[name] = now
     dropped = set(plan.dropped_subjects)
     for name, table in tables.items():
         if not _is_union(name):
@@ -323,6 +339,7 @@ def _later_decisions(plan: RestorePlan, rows: dict[str, list[dict]], made_at: da
 def restore(tenant, path: Path) -> RestorePlan:
     """Replace the current tenant's rows with the backup's as planned, in one transaction. Commits once;
     on any error nothing is written."""
+    erasure.finish_pending()    # killed purges first: their keys go, the ledger names them (commits)
     plan = plan_restore(tenant, path)
     tables = queries.tenant_tables()
     try:
@@ -330,7 +347,8 @@ def restore(tenant, path: Path) -> RestorePlan:
             if table.name not in AUDIT_TABLES:
                 db.session.execute(sa.delete(table).where(table.c.tenant_id == tenant.id))
         for table in tables:
-            for batch in _batches(plan.audit_rows.get(table.name) or plan.rows.get(table.name, [])):
+            rows = plan.audit_rows.get(table.name) or plan.rows.get(table.name, [])
+            for batch in _batches(_parents_first(table, rows)):
                 db.session.execute(sa.insert(table), batch)
         db.session.expunge_all()
         for subject_id, kept, reason in plan.restrict_again:
@@ -343,6 +361,26 @@ def restore(tenant, path: Path) -> RestorePlan:
         db.session.rollback()
         raise
     return plan
+
+
+def _parents_first(table: sa.Table, rows: list[dict]) -> list[dict]:
+    """A table that references itself (an agreement superseding another): each row after the one it names."""
+    links = [c.name for constraint in table.foreign_key_constraints if constraint.referred_table is table
+             for c in constraint.columns if c.name != "tenant_id"]
+    if not links or not rows:
+        return rows
+    placed: set = set()
+    ordered: list[dict] = []
+    waiting = rows
+    while waiting:
+        ready = [row for row in waiting if all(row[c] is None or row[c] in placed for c in links)]
+        if not ready:   # a cycle cannot be inserted row by row: let the database say so
+            return ordered + waiting
+        ordered += ready
+        placed.update(row["id"] for row in ready)
+        ready_ids = {id(row) for row in ready}
+        waiting = [row for row in waiting if id(row) not in ready_ids]
+    return ordered
 
 
 def _batches(rows: list[dict]):

@@ -132,7 +132,7 @@ def shredded_since(subject_ids: list[uuid.UUID]) -> dict[uuid.UUID, datetime]:
     found: dict[uuid.UUID, datetime] = {}
     for chunk in bulk.chunks(subject_ids):
         found.update(db.session.execute(sa.select(ShreddedSubject.subject_id, ShreddedSubject.shredded_at)
-                                        .where(bulk.id_in(ShreddedSubject.subject_id, chunk))).tuples())
+                                        .where(bulk.id_in(ShreddedSubject.subject_id, chunk))).all())
     return found
 
 
