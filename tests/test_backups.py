@@ -298,3 +298,28 @@ def test_a_failing_restore_leaves_the_tenant_as_it_was(fiscal, ctx, monkeypatch)
         operations.restore(fiscal, backup.path)
     assert _people(fiscal) == {person, survivor}
     assert _readable(fiscal, survivor).endswith("@voorbeeld-mail.nl") and _readable(fiscal, person) is None
+
+
+# --- the plan in the tenant file -------------------------------------------------------------------------
+
+def _tenant_file(tmp_path, extra: str) -> Path:
+    path = tmp_path / "plan.toml"
+    path.write_text('slug = "plan"\nname = "P"\nlocale = "en"\nplugins = ["fiscal"]\nrights_request_days = 30\n'
+                    f'[contact]\nrole = "contact"\n{extra}', encoding="utf-8")
+    return path
+
+
+def test_the_tenant_file_sets_the_plan_within_the_erasure_window(tmp_path):
+    from saas.modules.tenants.models import Tenant
+    from saas.modules.tenants.schemas import TenantConfigError, read_tenant_file
+    from saas.plugins import manager
+
+    config = read_tenant_file(_tenant_file(tmp_path, "[backups]\ndaily = 7\nmonthly = 2\n"), manager.load())
+    assert config.fields["settings"]["backups"] == {"daily": 7, "monthly": 2}
+    assert queries.plan_of(Tenant(settings=config.fields["settings"])) == Plan(daily=7, monthly=2)
+    default = read_tenant_file(_tenant_file(tmp_path, ""), manager.load())
+    assert "backups" not in default.fields["settings"]
+    assert queries.plan_of(Tenant(settings=default.fields["settings"])) == Plan(daily=14, monthly=6)
+    with pytest.raises(TenantConfigError) as raised:
+        read_tenant_file(_tenant_file(tmp_path, "[backups]\nmonthly = 7\n"), manager.load())
+    assert [p.key for p in raised.value.problems] == ["backups.monthly"]
