@@ -103,7 +103,9 @@ def _report(plan: operations.RestorePlan, dry_run: bool) -> None:
     """Counts and ids only: never a value of a person."""
     verb = "would come back" if dry_run else "came back"
     manifest = plan.manifest
-    click.echo(f"backup {manifest['backup_id']} of {manifest['tenant_slug']} made {manifest['created_at']}")
+    click.echo(f"backup {manifest['backup_id']} of {manifest['tenant_slug']} made {manifest['created_at']} "
+               f"(erasure ledger then: {manifest['ledger']['shredded']} erased, "
+               f"{manifest['ledger']['restricted']} restricted)")
     click.echo(f"{verb}: " + ", ".join(f"{name} {count}" for name, count in sorted(plan.counts().items())))
     for label, ids in (("erased after the backup", plan.erased_after),
                        ("erased before it, row left by an unfinished purge", plan.erased_before),
