@@ -131,6 +131,14 @@ def test_a_daily_backup_is_kept_14_days_and_gone_on_the_15th():
     assert not kept_on(made + timedelta(days=14))
 
 
+def test_days_are_amsterdams_like_the_clocks_today():
+    late = datetime(2026, 3, 9, 23, 30, tzinfo=timezone.utc)     # 00:30 on 10 March in Amsterdam
+    backups = _fake([late, _at(date(2026, 3, 1))])
+    plan = Plan(daily=1, monthly=0)
+    assert backups[0].path in operations.to_keep(backups, date(2026, 3, 10), plan)
+    assert backups[0].path not in operations.to_keep(backups + _fake([_at(date(2026, 3, 11))]), date(2026, 3, 11), plan)
+
+
 def test_the_newest_of_a_day_and_the_first_of_a_month_are_kept():
     day = date(2026, 3, 10)
     backups = _fake([_at(date(2026, 1, 1)), _at(date(2026, 1, 2)), _at(date(2026, 2, 1)), _at(date(2026, 2, 1), 12),

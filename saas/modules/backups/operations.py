@@ -97,8 +97,8 @@ def verify(path: Path) -> dict:
 def to_keep(backups: list[BackupFile], today: date, plan: Plan) -> set[Path]:
     """The grandfather-father-son choice: the newest backup of each of the last `daily` days (today
     included), the first of each of the last `monthly` calendar months (this one included), the newest
-    overall; never one older than `max_age_days`."""
-    dated = sorted(((b.created_at.astimezone(timezone.utc), b.path) for b in backups), key=lambda item: item[0])
+    overall; never one older than `max_age_days`. Days are Amsterdam's, as `clock.today()`."""
+    dated = sorted(((b.created_at.astimezone(clock.AMSTERDAM), b.path) for b in backups), key=lambda item: item[0])
     oldest_allowed = today - timedelta(days=plan.max_age_days)
     days = {today - timedelta(days=n) for n in range(plan.daily)}
     months = set()
