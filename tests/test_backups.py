@@ -331,3 +331,15 @@ def test_the_tenant_file_sets_the_plan_within_the_erasure_window(tmp_path):
     with pytest.raises(TenantConfigError) as raised:
         read_tenant_file(_tenant_file(tmp_path, "[backups]\nmonthly = 7\n"), manager.load())
     assert [p.key for p in raised.value.problems] == ["backups.monthly"]
+
+
+def test_a_person_whose_key_went_before_the_backup_but_whose_row_it_holds_stays_out(fiscal, ctx):
+    """The old order (key first, then a crash): the backup holds the row, the ledger already named it."""
+    half, whole = _person(fiscal, ended=date(2010, 1, 1)), _person(fiscal, ended=date(2010, 1, 1))
+    with in_tenant(fiscal):
+        keyring().destroy_subject_keys(fiscal.id, [half], "erasure")
+    backup = _backup(fiscal)
+    with in_tenant(fiscal):
+        plan = operations.restore(fiscal, backup.path)
+    assert plan.erased_before == [half] and plan.erased_after == [] and plan.keyless == []
+    assert _people(fiscal) == {whole}
