@@ -343,3 +343,31 @@ def test_a_person_whose_key_went_before_the_backup_but_whose_row_it_holds_stays_
         plan = operations.restore(fiscal, backup.path)
     assert plan.erased_before == [half] and plan.erased_after == [] and plan.keyless == []
     assert _people(fiscal) == {whole}
+
+
+def test_stored_files_follow_their_rows(fiscal, ctx):
+    """Files are not in the backup: a row comes back only with its file, a file only with its row."""
+    from saas.modules.files import operations as files
+    from saas.modules.files import storage
+
+    person = _person(fiscal, ended=date(2010, 1, 1))
+    with in_tenant(fiscal):
+        before = files.save(b"NDA van voor de back-up", "text/plain", "nda", subject_id=person)
+        lost = files.save(b"bestand dat kwijt raakt", "text/plain", "nda", subject_id=person)
+        db.session.flush()
+        before_path, lost_path, before_id = storage.path_of(before), storage.path_of(lost), before.id
+    backup = _backup(fiscal)
+    with in_tenant(fiscal):
+        after = files.save(b"NDA van na de back-up", "text/plain", "nda", subject_id=person)
+        db.session.flush()
+        after_path = storage.path_of(after)
+    lost_path.unlink()                                  # the storage folder's copy of it is gone
+    with in_tenant(fiscal):
+        plan = operations.restore(fiscal, backup.path)
+    assert plan.left_out == {"stored_file": 1}
+    assert before_path.exists() and not after_path.exists()
+    with in_tenant(fiscal):
+        from saas.modules.files.models import StoredFile
+
+        assert set(db.session.scalars(sa.select(StoredFile.id))) == {before_id}
+        assert storage.read(db.session.get(StoredFile, before_id)) == b"NDA van voor de back-up"

@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app
 
-from saas.core import clock
+from saas.core import clock, transaction
 from saas.core.errors import DomainError
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
@@ -279,9 +279,8 @@ def _drop_missing_files(plan: RestorePlan, rows: dict[str, list[dict]]) -> None:
     name = StoredFile.__tablename__
     if name not in rows:
         return
-    root = Path(current_app.extensions["saas.settings"].storage_path)
     before = len(rows[name])
-    rows[name] = [row for row in rows[name] if (root / str(int(row["tenant_id"])) / str(row["id"])).exists()]
+    rows[name] = [row for row in rows[name] if _file_path(row["tenant_id"], row["id"]).exists()]
     _left_out(plan, name, before - len(rows[name]))
 
 
@@ -342,6 +341,7 @@ def restore(tenant, path: Path) -> RestorePlan:
     erasure.finish_pending()    # killed purges first: their keys go, the ledger names them (commits)
     plan = plan_restore(tenant, path)
     tables = queries.tenant_tables()
+    _remove_files_not_restored(plan)
     try:
         for table in reversed(tables):
             if table.name not in AUDIT_TABLES:
@@ -361,6 +361,21 @@ def restore(tenant, path: Path) -> RestorePlan:
         db.session.rollback()
         raise
     return plan
+
+
+def _file_path(tenant_id: int, file_id) -> Path:
+    return Path(current_app.extensions["saas.settings"].storage_path) / str(int(tenant_id)) / str(file_id)
+
+
+def _remove_files_not_restored(plan: RestorePlan) -> None:
+    """A stored file whose row the restore does not bring back (made after the backup) leaves the disk once
+    the restore commits: no file without its row."""
+    name = StoredFile.__tablename__
+    kept = {row["id"] for row in plan.rows.get(name, [])}
+    table = StoredFile.__table__
+    for row in queries.current_rows(table):
+        if row["id"] not in kept:
+            transaction.after_commit(_file_path(row["tenant_id"], row["id"]).unlink, missing_ok=True)
 
 
 def _parents_first(table: sa.Table, rows: list[dict]) -> list[dict]:
