@@ -51,6 +51,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # The outbox relay: sends what is due (new, retried, or left by a dead relay) even when no nudge arrived.
     PeriodicJob("mail-relay", "mail", "saas.modules.outbox.jobs.relay", "* * * * *", per_tenant=True,
                 result_ttl=600),
+    # Seed 001 "Elke nacht wordt er een back-up gemaakt": one per tenant, then pruned by its plan.
+    PeriodicJob("backup", "default", "saas.modules.backups.jobs.nightly_backup", "45 0 * * *", per_tenant=True),
 )
 
 

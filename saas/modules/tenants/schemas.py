@@ -63,6 +63,17 @@ class RetentionOverrideSchema(Schema):
     enabled = fields.Boolean(truthy={True}, falsy={False})
 
 
+class BackupPlanSchema(Schema):
+    """`[backups]`: how many nightly backups are kept (saas/modules/backups). At most 6 monthly ones, so no
+    backup outlives the erasure window of docs/operations.md."""
+
+    class Meta:
+        unknown = RAISE
+
+    daily = fields.Integer(strict=True, validate=validate.Range(min=1, max=35))
+    monthly = fields.Integer(strict=True, validate=validate.Range(min=0, max=6))
+
+
 class TenantFileSchema(Schema):
     """One tenant file. Needs the plugin registry to check `plugins` and `[settings.<plugin>]`."""
 
@@ -86,6 +97,7 @@ class TenantFileSchema(Schema):
     )
     retention = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
     contact = fields.Nested(ContactSchema, required=True)
+    backups = fields.Nested(BackupPlanSchema, load_default=None)
 
     def __init__(self, registry: Registry, reserved: frozenset[str] = frozenset(), **kwargs):
         super().__init__(**kwargs)
@@ -127,6 +139,9 @@ class TenantFileSchema(Schema):
             errors.update(self._uncovered(data["slug"], data["plugins"], data["retention"]))
         if errors:
             raise ValidationError(errors)
+        backups = data.pop("backups", None)
+        if backups:   # kept with the settings: the backups feature reads `settings["backups"]`
+            data["settings"]["backups"] = backups
         return data
 
     def _uncovered(self, slug: str, plugins: list[str], overrides: dict) -> dict[str, list[str]]:
