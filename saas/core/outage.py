@@ -53,6 +53,7 @@ class App(Flask):
     """Flask with the two steps above: one retry of a read, a 503 for the rest."""
 
     def full_dispatch_request(self):
+        view_args = dict(request.view_args or {})   # the hooks pop values from them (the tenant)
         try:
             return super().full_dispatch_request()
         except Exception as error:
@@ -62,6 +63,7 @@ class App(Flask):
                         request.method, type(error.orig).__name__)
         _forget_connection()
         g.saas_retried = True
+        request.view_args = view_args
         return super().full_dispatch_request()
 
     def handle_exception(self, e):
