@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -43,6 +44,23 @@ def people(make_tenant):
     return tenant, gone, kept, assignment_id
 
 
+@pytest.fixture()
+def flagged_candidate(people):
+    """A second keyless person: not in the assignment (a candidate to add) and waiting for verification."""
+    tenant, *_rest = people
+    with in_tenant(tenant):
+        org_id = db.session.scalar(sa.select(ClientOrganisation.id))
+        subject = DataSubject(category="client_contact", client_org_id=org_id,
+                              needs_verification_since=date(2026, 1, 5))
+        subject.given_name, subject.family_name = "Vera", "Sleutelweg"
+        db.session.add(subject)
+        db.session.flush()
+        subject_id = subject.id
+    with in_tenant(tenant):
+        db.session.execute(sa.delete(SubjectKey).where(SubjectKey.subject_id == subject_id))
+    return subject_id
+
+
 def _notes(tenant):
     db.session.commit()
     with in_tenant(tenant):
@@ -72,7 +90,7 @@ def test_the_api_lists_and_reads_as_if_the_person_were_erased(people, api_user, 
     assert ledger == ["key missing"] and audited == [str(gone)]
 
 
-def test_the_portal_lists_and_pages_leave_the_person_out(people, make_user, browser_as):
+def test_the_portal_lists_and_pages_leave_the_person_out(people, flagged_candidate, make_user, browser_as):
     tenant, gone, kept, assignment_id = people
     user, password = make_user(role="admin", tenant=tenant)
     browser = browser_as(user, password)
@@ -86,7 +104,11 @@ def test_the_portal_lists_and_pages_leave_the_person_out(people, make_user, brow
     shown = browser.get(f"/{tenant.slug}/assignments/{assignment_id}")
     assert shown.status_code == 200
     assert "Keyloos" not in shown.get_data(as_text=True) and "Blijft" in shown.get_data(as_text=True)
-    assert _notes(tenant) == (["key missing"], [str(gone)])
+    queue = browser.get(f"/{tenant.slug}/retention/verify")
+    assert queue.status_code == 200 and "Sleutelweg" not in queue.get_data(as_text=True)
+    assert browser.get(f"/{tenant.slug}/subjects?needs_verification=1").status_code == 200
+    ledger, audited = _notes(tenant)
+    assert ledger == ["key missing", "key missing"] and sorted(audited) == sorted([str(gone), str(flagged_candidate)])
 
 
 def test_a_key_gone_after_the_list_was_read_is_a_404_not_a_500(people, api_user, client, monkeypatch):
