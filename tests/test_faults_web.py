@@ -128,3 +128,39 @@ def test_the_portal_says_so_in_its_language_when_a_read_fails_twice(tenant, make
     answer = browser.get(f"/{tenant.slug}/subjects")
     assert answer.status_code == 503 and int(answer.headers["Retry-After"]) > 0
     assert title in answer.get_data(as_text=True)
+
+
+def test_a_long_transaction_that_audits_does_not_hold_the_tenants_reads(app, tenant, api_user, client):
+    """A sweep batch audits early and writes for seconds before it commits; every audited read of the tenant
+    appends a line too. The chain head is locked only at commit, so the reads do not wait for the batch."""
+    import threading
+    import time
+
+    from saas.core.tenancy import tenant_context
+    from saas.modules.audit import operations as audit
+
+    _user, token = api_user(tenant=tenant)
+    url = f"/api/v1/{tenant.slug}/subjects"
+    assert client.post(url, headers=bearer(token), json=PERSON).status_code == 201
+    audited, release = threading.Event(), threading.Event()
+
+    def long_batch():
+        with app.app_context(), tenant_context(tenant.id):
+            audit.record("retention.sweep.batch", "tenant", tenant.id)   # as a batch's first audit line
+            db.session.execute(sa.select(DataSubject.id)).all()          # the batch's transaction is open
+            audited.set()
+            release.wait(10)
+            db.session.commit()
+            db.session.remove()
+
+    batch = threading.Thread(target=long_batch)
+    batch.start()
+    try:
+        assert audited.wait(10)
+        start = time.perf_counter()
+        answer = client.get(url, headers=bearer(token))
+        waited = time.perf_counter() - start
+    finally:
+        release.set()
+        batch.join()
+    assert answer.status_code == 200 and waited < 1.0, waited
