@@ -17,6 +17,8 @@ import json
 import os
 import pstats
 import tempfile
+import threading
+import time
 import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -249,8 +251,69 @@ def _rss_kb() -> int:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def sweep_in_child(app, tenant_id: int, batch_size: int, profile_path: str | None = None) -> dict:
-    """Fork, sweep, and read the child's figures and its peak resident memory (wait4's rusage)."""
+class TenantReader:
+    """A thread in the parent reading the swept tenant in a loop while the child sweeps: the audited list read
+    of the API and portal (`subjects.queries.list_subjects`, one page of 20, its audit line, the commit that
+    chains that line). Records each read's latency, and apart the commit's (where a read would wait for the
+    audit chain's head): a sweep must not hold a read for more than a fraction of a second (issue 16 item 3)."""
+
+    PAUSE = 0.05   # between reads: a client's rhythm, not a second process competing for the two cores
+
+    def __init__(self, app, tenant_id: int):
+        self.app, self.tenant_id = app, tenant_id
+        self.latencies: list[float] = []
+        self.commits: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="tenant-reader", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        from saas.core.tenancy import tenant_context
+        from saas.extensions import db
+        from saas.modules.subjects import queries
+
+        with self.app.app_context(), tenant_context(self.tenant_id):
+            while not self.stop.is_set():
+                start = perf_counter()
+                queries.list_subjects(1, 20)
+                read = perf_counter()
+                db.session.commit()
+                end = perf_counter()
+                self.latencies.append(end - start)
+                self.commits.append(end - read)
+                db.session.expunge_all()
+                self.stop.wait(self.PAUSE)
+            db.session.remove()
+
+    def finish(self) -> dict:
+        self.stop.set()
+        self.thread.join()
+        if not self.latencies:
+            return {"reads": 0}
+
+        def at(values: list[float], share: float) -> float:
+            ordered = sorted(values)
+            return ordered[min(len(ordered) - 1, int(len(ordered) * share))]
+
+        return {"reads": len(self.latencies), "p50": at(self.latencies, 0.5), "p99": at(self.latencies, 0.99),
+                "worst": max(self.latencies), "commit_p99": at(self.commits, 0.99), "commit_worst": max(self.commits)}
+
+
+def idle_reads(app, tenant_id: int, seconds: float = 5.0) -> dict:
+    """The same reads with no sweep running: the machine's own latency, to compare with."""
+    from saas.extensions import db
+
+    reader = TenantReader(app, tenant_id)
+    time.sleep(seconds)
+    figures = reader.finish()
+    db.session.remove()
+    return figures
+
+
+def sweep_in_child(app, tenant_id: int, batch_size: int, profile_path: str | None = None,
+                   read_during: bool = False) -> dict:
+    """Fork, sweep, and read the child's figures and its peak resident memory (wait4's rusage). With
+    `read_during`, a `TenantReader` reads the tenant in the parent meanwhile."""
     from saas.extensions import db
     from saas.jobs.worker import dispose_engines
 
@@ -270,10 +333,13 @@ def sweep_in_child(app, tenant_id: int, batch_size: int, profile_path: str | Non
             out.write(payload)
         os._exit(status)
     os.close(write_end)
+    reader = TenantReader(app, tenant_id) if read_during else None
     with os.fdopen(read_end, "rb") as fh:
         payload = fh.read()
     _, status, usage = os.wait4(pid, 0)
     figures = json.loads(payload)
+    if reader is not None:
+        figures["reads"] = reader.finish()
     if status != 0 or "error" in figures:
         raise RuntimeError(f"the sweep child failed: {figures.get('error')}")
     figures["peak_rss_kb"] = usage.ru_maxrss
@@ -321,7 +387,11 @@ def run(subjects: int, batch_size: int | None = None, profile_path: str | None =
             tenant_id = load_tenant(app, server, f"bench-{label}", n)
             print(f"  loaded {n:>9,} subjects (COPY) in {perf_counter() - start:6.1f} s")
             deleted, delete_seconds = plain_delete(app, server, tenant_id) if label == "large" else (0, 0.0)
-            result = sweep_in_child(app, tenant_id, batch_size, profile_path if label == "large" else None)
+            idle = idle_reads(app, tenant_id) if label == "large" else None
+            result = sweep_in_child(app, tenant_id, batch_size, profile_path if label == "large" else None,
+                                    read_during=label == "large")
+            if idle is not None:
+                result["idle_reads"] = idle
             check(app, tenant_id, n, result["report"])
             figures[label] = (n, result, deleted, delete_seconds)
         ok = report(figures)
@@ -357,6 +427,13 @@ def report(figures: dict) -> bool:
           f"{decisions['purge']:,} subjects;")
     print(f"plain SQL DELETE of the same {deleted:,} rows (cascading, rolled back): {delete_seconds:.1f} s; "
           f"ratio {purge_seconds / delete_seconds:.1f}x")
+    print(f"\nReads of the large tenant (list of 20, audited, committed; a thread, {TenantReader.PAUSE * 1000:.0f} ms "
+          f"apart), ms:")
+    print(f"  {'':<22}{'reads':>8}{'p50':>8}{'p99':>8}{'worst':>8}{'commit p99':>12}{'commit worst':>14}")
+    for label, reads in (("no sweep running", large.get("idle_reads")), ("during the sweep", large.get("reads"))):
+        if reads and reads["reads"]:
+            print(f"  {label:<22}{reads['reads']:>8,}{reads['p50'] * 1000:>8.0f}{reads['p99'] * 1000:>8.0f}"
+                  f"{reads['worst'] * 1000:>8.0f}{reads['commit_p99'] * 1000:>12.0f}{reads['commit_worst'] * 1000:>14.0f}")
     memory_ratio = large["peak_rss_kb"] / small["peak_rss_kb"]
     ok = rate >= TARGET_RATE and memory_ratio < 1.5
     print(f"\nTarget: >= {TARGET_RATE:,} subjects/s: {'MET' if rate >= TARGET_RATE else 'NOT MET'} ({rate:,.0f}/s); "

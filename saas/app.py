@@ -30,7 +30,9 @@ def feature_module(module: str, part: str):
 def create_app(settings: Settings | None = None, **overrides) -> Flask:
     settings = settings or Settings.from_env(**overrides)
     settings.check_production()
-    app = Flask(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
+    from saas.core.outage import App   # Flask that rides out a lost database connection (never a 500)
+
+    app = App(__name__, instance_path=str(settings.instance_path), instance_relative_config=False)
     app.config.update(settings.flask_config())
     app.extensions["saas.settings"] = settings
     # Nothing is created here (no instance folder, key file, database file or Redis): whatever needs one
@@ -53,7 +55,7 @@ def create_app(settings: Settings | None = None, **overrides) -> Flask:
 
 
 def _init_extensions(app: Flask, settings: Settings) -> None:
-    from saas.core import errors, schema, tenancy, transaction, web
+    from saas.core import errors, outage, schema, tenancy, transaction, web
     from saas.core.crypto import keyring as keyring_module
     from saas.core.crypto.keyring import Keyring
     from saas.extensions import api, babel, csrf, db, limiter, login_manager, migrate
@@ -83,6 +85,7 @@ def _init_extensions(app: Flask, settings: Settings) -> None:
     queues.init_app(app, settings)
     transaction.init_app(app)   # first: its after_request runs last, once every other hook is done
     errors.init_app(app)
+    outage.init_app(app)
     web.init_app(app)
 
 

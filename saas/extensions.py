@@ -23,7 +23,11 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# For every engine, the data database and the key store alike (SQLALCHEMY_ENGINE_OPTIONS reaches only the
+# default one): a pooled connection that died while idle (a server restart, pg_terminate_backend) is
+# found and replaced before a request uses it (saas.core.outage handles one lost during a request).
+ENGINE_OPTIONS = {"pool_pre_ping": True}
+db = SQLAlchemy(model_class=Base, engine_options=ENGINE_OPTIONS)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

@@ -10,7 +10,14 @@ one that does not gets the handler below: the message as a page (portal) or as J
 """
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import logging
+
+from flask import Flask, current_app, render_template, request
+from werkzeug.exceptions import NotFound
+
+from saas.core.crypto.keyring import KeyMissing
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(ValueError):
@@ -47,5 +54,14 @@ def handle_domain_error(error: DomainError):
     return render_template("errors/error.html", code=status, title=str(error), message=""), status
 
 
+def handle_key_missing(_error: KeyMissing):
+    """A person whose key is gone is erased: whatever page or endpoint met their data answers 404, never
+    500. (Lists leave such people out before they decrypt: `erasure.queries.gone_ids`, which also notes
+    them once for the admin.) The request rolls back (status >= 400)."""
+    log.info("a destroyed subject key was met on %s: answered 404", request.endpoint)
+    return current_app.handle_user_exception(NotFound())
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(KeyMissing, handle_key_missing)

@@ -79,7 +79,10 @@ def persist_now() -> None:
 
 def finish_request(response):
     """The commit point of every request: below 400 commit, otherwise roll back. A failing commit
-    raises, so the client gets a 500 instead of a success for something not saved."""
+    raises, so the client gets an error instead of a success for something not saved: a 500, or for a
+    lost database connection a 503 with Retry-After after a rollback (`saas.core.outage`; a read is
+    tried once more first). Each database's transaction is rolled back by the server when its
+    connection dies before COMMIT, so nothing of the request is written."""
     if response.status_code < 400:
         db.session.commit()
     else:

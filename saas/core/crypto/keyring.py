@@ -257,6 +257,14 @@ class Keyring:
                 tenant_cache.setdefault(int(subject_hex, 16), {})[generation] = unwrap(
                     tenant_id, subject_hex, generation, version, wrapped)
 
+    def missing_keys(self, subject_ids) -> set[uuid.UUID]:
+        """The ids among these (of the current tenant) that have no key: their data cannot be read any more
+        (crypto-shredded, whether or not the erasure ledger says so). Fetches the keys of the others."""
+        ids = list(subject_ids)
+        self.prefetch(ids)
+        cache = self._subject_cache(current_tenant_id())
+        return {subject_id for subject_id in ids if not cache.get(subject_id.int)}
+
     def subject_key(self, tenant_id: int, subject_id: uuid.UUID, generation: int | None = None) -> tuple[int, AESGCM]:
         """(generation, cipher): the newest generation to write, or the one a stored value names."""
         _check_tenant(tenant_id)

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from saas.core.crypto.keyring import keyring
 from saas.core.web import get_or_404
 from saas.extensions import db
 from saas.access import policy as access
@@ -19,6 +18,7 @@ from saas.modules.accounts.models import Membership, User
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.clients.models import ClientOrganisation
+from saas.modules.erasure import queries as erasure_queries
 from saas.modules.subjects.models import DataSubject
 
 # The processor-agreement setting of the leadgen plugin is read in one function: scopes.agreement_required.
@@ -86,8 +86,8 @@ def _subjects(assignment: Assignment, conditions: list) -> list[DataSubject]:
     subjects = list(db.session.scalars(
         sa.select(DataSubject).where(*scopes.assignment_people(assignment), *conditions)
         .order_by(DataSubject.created_at, DataSubject.id)))
-    keyring().prefetch([subject.id for subject in subjects])
-    return subjects
+    gone = erasure_queries.gone_ids([subject.id for subject in subjects])   # fetches the others' keys
+    return [subject for subject in subjects if subject.id not in gone] if gone else subjects
 
 
 def subject_ids_of(assignment: Assignment) -> set[uuid.UUID]:
@@ -103,7 +103,9 @@ def call_notes(assignment: Assignment, membership: Membership | None) -> list[Ca
     query = (sa.select(CallNote).join(DataSubject, DataSubject.id == CallNote.subject_id)
              .where(CallNote.assignment_id == assignment.id, DataSubject.client_org_id == assignment.client_org_id,
                     *scopes.subject_conditions(membership)))
-    return list(db.session.scalars(query.order_by(CallNote.created_at, CallNote.id)))
+    notes = list(db.session.scalars(query.order_by(CallNote.created_at, CallNote.id)))
+    gone = erasure_queries.gone_ids([note.subject_id for note in notes])   # a note is sealed with its person's key
+    return [note for note in notes if note.subject_id not in gone] if gone else notes
 
 
 def call_notes_of_subject(subject: DataSubject, membership: Membership | None) -> list[tuple[CallNote, Assignment]]:

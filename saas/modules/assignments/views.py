@@ -13,7 +13,6 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from saas.core import transaction
-from saas.core.crypto.keyring import keyring
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
 from saas import access
@@ -24,6 +23,7 @@ from saas.modules.assignments import operations, queries
 from saas.modules.assignments.forms import AgentForm, AssignmentForm, CallNoteForm, SubjectsForm
 from saas.modules.audit import operations as audit
 from saas.modules.subjects.forms import add_errors
+from saas.modules.erasure import queries as erasure_queries
 from saas.modules.subjects.models import DataSubject
 
 bp = tenant_blueprint("assignments", __name__, template_folder="templates")
@@ -104,8 +104,8 @@ def _candidates(assignment, linked: set) -> list[DataSubject]:
             DataSubject.client_org_id == assignment.client_org_id, *scopes.subject_conditions(g.membership),
             DataSubject.id.not_in(linked) if linked else sa.true(), DataSubject.restricted_at.is_(None))
         .order_by(DataSubject.created_at.desc(), DataSubject.id).limit(CANDIDATES_SHOWN)))
-    keyring().prefetch([subject.id for subject in found])
-    return found
+    gone = erasure_queries.gone_ids([subject.id for subject in found])   # fetches the others' keys
+    return [subject for subject in found if subject.id not in gone] if gone else found
 
 
 def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None, status=200):

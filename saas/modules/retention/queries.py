@@ -26,6 +26,7 @@ from saas.modules.consents.queries import active_purposes
 from saas.modules.retention import engine
 from saas.modules.retention.models import RetentionDecision, SweepRun
 from saas.modules.retention.policies import active_holds, effective_policies
+from saas.modules.erasure import queries as erasure_queries
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 from saas.plugins import lifecycle
@@ -301,8 +302,6 @@ def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UU
     to what that member may see (the access policy's scopes; None: the whole tenant)."""
     from saas.access import scopes
 
-    from saas.core.crypto.keyring import keyring
-
     subjects = sa.select(sa.literal("subject").label("kind"), DataSubject.id.label("id"),
                          DataSubject.needs_verification_since.label("since")).where(
         DataSubject.needs_verification_since.is_not(None), DataSubject.restricted_at.is_(None))
@@ -322,7 +321,8 @@ def verification_queue(page: int = 1, per_page: int = 25, client_org_id: uuid.UU
     company_ids = [row.id for row in rows if row.kind == "company"]
     loaded = {s.id: s for s in db.session.scalars(sa.select(DataSubject).where(DataSubject.id.in_(subject_ids)))}
     loaded.update({c.id: c for c in db.session.scalars(sa.select(Company).where(Company.id.in_(company_ids)))})
-    keyring().prefetch(subject_ids)
+    for gone in erasure_queries.gone_ids(subject_ids):   # key gone: erased, not queued (fetches the others' keys)
+        loaded.pop(gone, None)
     items = [QueueItem(row.kind, loaded[row.id], row.since) for row in rows if row.id in loaded]
     return Page(items, total, page, per_page)
 

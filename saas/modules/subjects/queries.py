@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 
 from saas.core.tenancy import require_tenant_id
-from saas.core.crypto.keyring import keyring
 from saas.core.web import get_or_404
 from saas.core.paging import Page
 from saas.extensions import db
@@ -75,11 +74,10 @@ def list_subjects(page: int, per_page: int, category: str | None = None, *, need
         .order_by(DataSubject.created_at.desc(), DataSubject.id)
         .limit(per_page).offset((page - 1) * per_page)
     ))
-    erased = erasure_queries.erased_ids([subject.id for subject in items])
-    if erased:   # key gone, rows left (a crash of the old order, a restore): erased, so not listed
-        items = [subject for subject in items if subject.id not in erased]
-        total -= len(erased)
-    keyring().prefetch([subject.id for subject in items])
+    gone = erasure_queries.gone_ids([subject.id for subject in items])   # fetches the others' keys
+    if gone:   # key gone, rows left (a killed purge, a restore): erased, so not listed nor counted
+        items = [subject for subject in items if subject.id not in gone]
+        total -= len(gone)
     audit.record("subject.list", "data_subject", None,
                  detail={"count": len(items), "total": total, "page": page, "per_page": per_page})
     return Page(items, total, page, per_page)
@@ -90,7 +88,7 @@ def find_subject(subject_id, action: str = "subject.read", *, verifying: bool = 
     not see is audited as a refusal). Not audited as a read: the caller records what it does with it.
     `verifying`: for the verification page, where an agent may open a flagged subject of its assignments."""
     subject = get_or_404(DataSubject, subject_id)
-    if erasure_queries.is_erased(subject.id):
+    if erasure_queries.is_gone(subject.id):
         abort(404)   # a person whose key is gone is erased: not found, never an error
     if not scopes.can_see_subject(viewer(), subject, verifying=verifying):
         refuse(action, subject.id)
