@@ -47,6 +47,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 per_tenant=True),
     PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
                 per_tenant=True),
+    PeriodicJob("rights-reminders", "default", "saas.modules.rights.jobs.send_reminders", "0 6 * * *", per_tenant=True),
 )
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6d0e01c351d6
+Revision ID: 60cab104ae40
 Revises: 
-Create Date: 2026-12-02 03:32:59.305739
+Create Date: 2026-12-02 05:37:11.630660
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6d0e01c351d6'
+revision = '60cab104ae40'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -125,6 +125,43 @@ def upgrade_():
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
         batch_op.create_index('ix_retention_decision_pending', ['tenant_id', 'id'], unique=False, postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
         batch_op.create_index('ix_retention_decision_run', ['tenant_id', 'sweep_run_id'], unique=False)
+
+    op.create_table('rights_request',
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('channel', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('locale', sa.String(length=2), nullable=False),
+    sa.Column('received_on', sa.Date(), nullable=False),
+    sa.Column('legal_due_on', sa.Date(), nullable=False),
+    sa.Column('target_due_on', sa.Date(), nullable=False),
+    sa.Column('extended_due_on', sa.Date(), nullable=True),
+    sa.Column('extension_reason', sa.String(length=500), nullable=True),
+    sa.Column('extended_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('identity_method', sa.String(length=12), nullable=True),
+    sa.Column('identity_checked_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('identity_checked_by', sa.Uuid(), nullable=True),
+    sa.Column('code_hash', sa.LargeBinary(length=32), nullable=True),
+    sa.Column('code_expires_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('code_attempts', sa.Integer(), nullable=False),
+    sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('refusal_ground', sa.String(length=40), nullable=True),
+    sa.Column('outcome', sa.JSON(), nullable=False),
+    sa.Column('reminded_target_on', sa.Date(), nullable=True),
+    sa.Column('reminded_legal_on', sa.Date(), nullable=True),
+    sa.Column('email_bidx', sa.LargeBinary(length=16), nullable=True),
+    sa.Column('phone_bidx', sa.LargeBinary(length=16), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('received','verified','answered','refused')", name=op.f('ck_rights_request_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_request'))
+    )
+    with op.batch_alter_table('rights_request', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_request_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('ix_rights_request_tenant_received', ['tenant_id', 'received_on'], unique=False)
+        batch_op.create_index('ix_rights_request_tenant_status', ['tenant_id', 'status'], unique=False)
 
     op.create_table('stored_file',
     sa.Column('subject_id', sa.Uuid(), nullable=True),
@@ -367,6 +404,59 @@ def upgrade_():
     )
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_recovery_code_user_id'), ['user_id'], unique=False)
+
+    op.create_table('rights_download',
+    sa.Column('request_id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('code_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['rights_request.id'], name=op.f('fk_rights_download_request_id_rights_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_download')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_rights_download_token_hash'))
+    )
+    with op.batch_alter_table('rights_download', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_download_request_id'), ['request_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_download_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('rights_letter',
+    sa.Column('request_id', sa.Uuid(), nullable=False),
+    sa.Column('template', sa.String(length=40), nullable=False),
+    sa.Column('template_version', sa.Integer(), nullable=False),
+    sa.Column('locale', sa.String(length=2), nullable=False),
+    sa.Column('mail_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['rights_request.id'], name=op.f('fk_rights_letter_request_id_rights_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_letter'))
+    )
+    with op.batch_alter_table('rights_letter', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_letter_request_id'), ['request_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_letter_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('rights_request_person',
+    sa.Column('request_id', sa.Uuid(), nullable=False),
+    sa.Column('person_id', sa.Uuid(), nullable=False),
+    sa.Column('matched_on', sa.String(length=12), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['request_id'], ['rights_request.id'], name=op.f('fk_rights_request_person_request_id_rights_request'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_request_person')),
+    sa.UniqueConstraint('tenant_id', 'request_id', 'person_id', name=op.f('uq_rights_request_person_tenant_id_request_id_person_id'))
+    )
+    with op.batch_alter_table('rights_request_person', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_request_person_person_id'), ['person_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_request_person_request_id'), ['request_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_rights_request_person_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('agreement_signer',
     sa.Column('agreement_id', sa.Uuid(), nullable=False),
@@ -691,6 +781,22 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_agreement_signer_tenant_id'))
 
     op.drop_table('agreement_signer')
+    with op.batch_alter_table('rights_request_person', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rights_request_person_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_rights_request_person_request_id'))
+        batch_op.drop_index(batch_op.f('ix_rights_request_person_person_id'))
+
+    op.drop_table('rights_request_person')
+    with op.batch_alter_table('rights_letter', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rights_letter_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_rights_letter_request_id'))
+
+    op.drop_table('rights_letter')
+    with op.batch_alter_table('rights_download', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rights_download_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_rights_download_request_id'))
+
+    op.drop_table('rights_download')
     with op.batch_alter_table('recovery_code', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_recovery_code_user_id'))
 
@@ -742,6 +848,12 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_stored_file_subject_id'))
 
     op.drop_table('stored_file')
+    with op.batch_alter_table('rights_request', schema=None) as batch_op:
+        batch_op.drop_index('ix_rights_request_tenant_status')
+        batch_op.drop_index('ix_rights_request_tenant_received')
+        batch_op.drop_index(batch_op.f('ix_rights_request_tenant_id'))
+
+    op.drop_table('rights_request')
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
         batch_op.drop_index('ix_retention_decision_run')
         batch_op.drop_index('ix_retention_decision_pending', postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
