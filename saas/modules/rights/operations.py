@@ -142,7 +142,7 @@ def confirm_code(request: RightsRequest, typed: str) -> bool:
     staff check. Wrong codes count; after `MAX_CODE_ATTEMPTS` the code is spent."""
     if request.status != "received" or request.code_hash is None:
         return False
-    if request.code_expires_at is None or clock.now() >= request.code_expires_at:
+    if queries.expired(request.code_expires_at):
         return False
     request.code_attempts = (request.code_attempts or 0) + 1
     typed = (typed or "").strip()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timezone
 
 import sqlalchemy as sa
 from flask import abort
@@ -144,6 +144,17 @@ def tenant_of_slug(slug: str) -> Tenant | None:
     if len(slug) > 64:
         return None
     return db.session.scalar(sa.select(Tenant).where(Tenant.slug == slug))
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite gives stored times back without their zone; they are UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=timezone.utc)
+
+
+def expired(moment: datetime | None) -> bool:
+    return moment is None or clock.now() >= aware(moment)
 
 
 def require_open(request: RightsRequest) -> None:

@@ -110,7 +110,7 @@ def public_download(slug, token):
     if download is None:
         db.session.rollback()
         return render_template("rights/public_invalid.html"), 404
-    if clock.now() >= download.expires_at:
+    if queries.expired(download.expires_at):
         db.session.rollback()
         return render_template("rights/public_invalid.html", expired=True), 410
     form = DownloadForm()
