@@ -381,3 +381,55 @@ def test_reminders_reach_admins_once_before_each_deadline(web_tenant, api_user, 
     assert run(date(2026, 3, 28)) == 1                  # five days before the legal date
     mails = _mails(web_tenant, "rights.reminder")
     assert len(mails) == 2 and EMAIL not in mails[0].__dict__["_body"]
+
+
+def test_the_client_whose_database_held_the_person_is_told_of_the_erasure(make_tenant, api_user, client, make_user):
+    tenant = leadgen_tenant(make_tenant)
+    with in_tenant(tenant):
+        org = ClientOrganisation(name="Opdrachtgever BV")
+        db.session.add(org)
+        db.session.flush()
+        prospect = DataSubject(category="prospect", client_org_id=org.id)
+        prospect.email, prospect.family_name = EMAIL, "Jansen"
+        db.session.add(prospect)
+        db.session.flush()
+        org_id, prospect_id = org.id, prospect.id
+    with in_tenant(tenant):
+        org = db.session.get(ClientOrganisation, org_id)
+    client_user, _password = make_user(role="client", tenant=tenant, client_org=org)
+    _user, token = api_user(tenant=tenant)
+    verified = _verified(client, token, tenant, "erasure")
+    answered = _answer(client, token, tenant, verified["id"])
+    assert answered["outcome"]["clients_told"] == 1
+    [mail] = _mails(tenant, "rights.client_erasure")
+    assert mail.__dict__["_to"] == client_user.email
+    assert str(prospect_id) in mail.__dict__["_body"] and "Jansen" not in mail.__dict__["_body"]
+
+
+def test_the_report_counts_per_month_and_kind_with_median_and_shares(web_tenant, api_user, client, make_user, login,
+                                                                    new_client):
+    _user, token = api_user()
+
+    def at(day):
+        clock.set_now(datetime(day.year, day.month, day.day, 10, tzinfo=timezone.utc))
+
+    at(date(2026, 1, 5))
+    fast = _verified(client, token, web_tenant, "access", received_on="2026-01-05", email="a@voorbeeld-mail.nl")
+    at(date(2026, 1, 10))
+    _answer(client, token, web_tenant, fast["id"])                          # 5 days: within both
+    at(date(2026, 1, 20))
+    slow = _create(client, token, web_tenant, kind="access", received_on="2026-01-20")
+    at(date(2026, 2, 25))                                                  # 36 days: past both
+    assert client.post(_url(web_tenant, f"/{slow['id']}/refuse"), headers=bearer(token), json={
+        "ground": "art_12_5_unfounded", "reason": "Geen verzoek maar reclame."}).status_code == 200
+
+    admin, password = make_user(role="admin", tenant=web_tenant)
+    staff = new_client()
+    login(staff, admin.email, password)
+    page = staff.get(f"/{web_tenant.slug}/rights/report")
+    assert page.status_code == 200 and "20.5" in page.get_data(as_text=True)
+    exported = staff.get(f"/{web_tenant.slug}/rights/report.csv")
+    assert exported.status_code == 200
+    [line] = list(csv.DictReader(io.StringIO(exported.data.decode())))
+    assert line == {"month": "2026-01", "kind": "access", "received": "2", "answered": "1", "refused": "1",
+                    "open": "0", "median_days": "20.5", "within_legal": "0.5", "within_target": "0.5"}

@@ -87,7 +87,7 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # Rights requests (issue 12): answering them is the controller's duty, handled by its administrator / DPO
     # (seed 002 s.2.8 "Functionaris Gegevensbescherming"; seed 004 s.7 answers after checking authenticity).
     # The answer reads every database of the tenant, so no other role handles them.
-    "rights_request": {"list": _ADMIN, "view": _ADMIN, "create": _ADMIN, "edit": _ADMIN},
+    "rights_request": {"list": _ADMIN, "view": _ADMIN, "create": _ADMIN, "edit": _ADMIN, "export": _ADMIN},
 }
 
 # Routes anyone may open without a tenant membership: each checks its own secret (a signing, consent or

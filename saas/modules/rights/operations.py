@@ -298,6 +298,8 @@ def _answer_erasure(request, subjects, _changes) -> dict:
     """Through the one erasure path, one record at a time (it commits): what a legal hold keeps stays,
     restricted; the letter names those fields and the law."""
     request_id, locale = request.id, request.locale
+    told = queries.client_addresses({s.client_org_id for s in subjects})
+    held_by = {s.id: s.client_org_id for s in subjects}
     kept, purged, restricted = [], 0, 0
     for subject in subjects:
         outcome = erasure.erase_subject(subject, reason="rights_request")
@@ -311,9 +313,26 @@ def _answer_erasure(request, subjects, _changes) -> dict:
         kept_fields = [{"fields": erasure_labels.field_list(k.fields), "reason": k.legal_basis,
                         "until": _day(k.until) if k.until else None} for k in kept]
     send_letter(request, "erasure", records=len(subjects), kept_fields=kept_fields)
-    return {"records": len(subjects), "purged": purged, "restricted": restricted,
+    clients_told = _tell_clients(told, held_by)
+    return {"records": len(subjects), "purged": purged, "restricted": restricted, "clients_told": clients_told,
             "kept": sorted({name for k in kept for name in k.fields}),
             "law": ["GDPR art. 17(3)(b)", "AWR art. 52"] if kept else []}
+
+
+def _tell_clients(addresses: dict, held_by: dict) -> int:
+    """Seed 004 s.7: the client organisation whose database held the person is told of the erasure, with the
+    request to leave the person out of future assignments too (art. 19). Record ids only, no personal data."""
+    for org_id, emails in addresses.items():
+        ids = sorted(str(subject_id) for subject_id, held in held_by.items() if held == org_id)
+        body = ("A person in your database asked us to erase their data (art. 17 GDPR). We erased record(s) "
+                f"{', '.join(ids)}. Please remove this person from your own files as well and do not include them "
+                "in future assignments.\n\n"
+                "Een persoon uit uw bestand heeft ons gevraagd zijn of haar gegevens te wissen (art. 17 AVG). Wij "
+                f"hebben registratie(s) {', '.join(ids)} gewist. Verwijder deze persoon ook uit uw eigen bestanden en "
+                "neem hem of haar niet op in toekomstige opdrachten.\n")
+        for email in emails:
+            outbox.queue_mail(email, "Erasure request / Verzoek tot verwijdering", body, template="rights.client_erasure")
+    return len(addresses)
 
 
 def _answer_restriction(request, subjects, _changes) -> dict:

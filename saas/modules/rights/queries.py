@@ -92,6 +92,19 @@ def due_for_reminder(today: date) -> list[RightsRequest]:
             or (r.reminded_legal_on is None and deadlines.remind_legal_on(r.effective_legal_due_on) <= today)]
 
 
+def client_addresses(client_org_ids) -> dict[uuid.UUID, list[str]]:
+    """The login addresses of each client organisation's users (staff of the controller, not data subjects)."""
+    found: dict[uuid.UUID, list[str]] = {}
+    ids = [i for i in client_org_ids if i is not None]
+    if not ids:
+        return found
+    for org_id, email in db.session.execute(
+            sa.select(Membership.client_org_id, User.email).join(User, Membership.user_id == User.id)
+            .where(Membership.role == "client", Membership.client_org_id.in_(ids)).order_by(User.email)):
+        found.setdefault(org_id, []).append(email)
+    return found
+
+
 def admin_addresses() -> list[str]:
     """The login addresses of the tenant's admins (staff, not data subjects), for reminders."""
     return list(db.session.scalars(sa.select(User.email).join(Membership, Membership.user_id == User.id)
@@ -269,3 +282,54 @@ def _source(subject: DataSubject, clients: dict, tenant: Tenant) -> str:
     owner = clients.get(subject.client_org_id)
     who = f"client organisation {owner}" if owner else tenant.name
     return f"{who} ({subject.source})" if subject.source else who
+
+
+# --- reports -------------------------------------------------------------------------------------------
+
+REPORT_COLUMNS = ("month", "kind", "received", "answered", "refused", "open", "median_days",
+                  "within_legal", "within_target")
+
+
+def report(since: date | None = None) -> list[dict]:
+    """Requests per month of receipt and kind: how many, how many answered or refused, the median number of
+    days to the answer, and the share closed within the legal and within the tenant's own deadline (a
+    request still open past a deadline counts as late). Dates only: nothing is decrypted."""
+    query = sa.select(RightsRequest.received_on, RightsRequest.kind, RightsRequest.status,
+                      RightsRequest.answered_at, RightsRequest.legal_due_on, RightsRequest.extended_due_on,
+                      RightsRequest.target_due_on)
+    if since is not None:
+        query = query.where(RightsRequest.received_on >= since)
+    today = clock.today()
+    groups: dict[tuple[str, str], list] = {}
+    for row in db.session.execute(query):
+        groups.setdefault((row.received_on.strftime("%Y-%m"), row.kind), []).append(row)
+    lines = []
+    for (month, kind), rows in sorted(groups.items()):
+        closed = [r for r in rows if r.answered_at is not None]
+        days = sorted((clock.local(aware(r.answered_at)).date() - r.received_on).days for r in closed)
+        decided = [r for r in rows if r.answered_at is not None or (r.extended_due_on or r.legal_due_on) < today
+                   or r.target_due_on < today]
+
+        def within(r, due) -> bool:
+            return r.answered_at is not None and clock.local(aware(r.answered_at)).date() <= due
+
+        lines.append({
+            "month": month, "kind": kind, "received": len(rows),
+            "answered": sum(r.status == "answered" for r in rows), "refused": sum(r.status == "refused" for r in rows),
+            "open": sum(r.answered_at is None for r in rows),
+            "median_days": _median(days),
+            "within_legal": _share([within(r, r.extended_due_on or r.legal_due_on) for r in decided]),
+            "within_target": _share([within(r, r.target_due_on) for r in decided]),
+        })
+    return lines
+
+
+def _median(values: list[int]) -> float | None:
+    if not values:
+        return None
+    middle = len(values) // 2
+    return float(values[middle]) if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def _share(flags: list[bool]) -> float | None:
+    return round(sum(flags) / len(flags), 3) if flags else None

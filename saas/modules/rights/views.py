@@ -149,6 +149,29 @@ def index():
     return render_template("rights/index.html", rows=rows, today=clock.today(), status=status)
 
 
+@bp.get("/rights/report")
+@access.requires("view", "rights_request")
+def report():
+    """Requests per month and kind, median time to answer, share within the legal and the own deadline."""
+    return render_template("rights/report.html", lines=queries.report())
+
+
+@bp.get("/rights/report.csv")
+@access.requires("export", "rights_request")
+def report_csv():
+    """The same report as CSV, for the accountability file (art. 5(2)). Counts and dates only."""
+    import csv
+
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=queries.REPORT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(queries.report())
+    response = send_file(io.BytesIO(text.getvalue().encode()), mimetype="text/csv", as_attachment=True,
+                         download_name="rights-requests.csv")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/rights/new", methods=["GET", "POST"])
 @access.requires("create", "rights_request")
 def create():
