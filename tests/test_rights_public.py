@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from saas.core import clock
 from saas.extensions import db
+from saas.modules.audit.models import AuditEntry
 from saas.modules.outbox.models import OutboxMail
 from saas.modules.rights.models import RightsLetter, RightsRequest, RightsRequestPerson
 from saas.modules.subjects.models import DataSubject
@@ -195,3 +196,66 @@ def test_staff_register_and_overdue_on_the_dashboard(fiscal_tenant, make_user, l
     login(sup, supervisor.email, sup_password)
     assert sup.get(f"/{fiscal_tenant.slug}/rights").status_code == 404
     assert sup.get(f"/{fiscal_tenant.slug}/rights/{row_id}").status_code == 404
+
+
+def _page_mail(tenant):
+    with in_tenant(tenant):
+        mail = db.session.scalars(sa.select(OutboxMail).where(OutboxMail.template == "rights.page_link")
+                                  .order_by(OutboxMail.created_at.desc())).first()
+        body = mail.body
+    link = re.search(r"https?://[^/\s]+(/rights/\S+/me/\S+)", body).group(1)
+    return link, re.search(r"Code: (\d{8})", body).group(1)
+
+
+def _open_page(client, tenant, email):
+    ask = client.get(f"/rights/{tenant.slug}/page")
+    sent = client.post(f"/rights/{tenant.slug}/page", data={
+        "csrf_token": find_csrf_token(ask.get_data(as_text=True)), "email": email, "locale": "nl"})
+    assert sent.status_code == 200
+    link, code = _page_mail(tenant)
+    page = client.get(link)
+    assert page.status_code == 200 and "De Vries" not in page.get_data(as_text=True)
+    opened = client.post(link, data={"csrf_token": find_csrf_token(page.get_data(as_text=True)), "code": code})
+    assert opened.status_code == 302
+    return link, sent
+
+
+def test_the_personal_page_shows_records_and_erases_keeping_the_fiscal_fields(fiscal_tenant, client, new_client):
+    link, sent = _open_page(client, fiscal_tenant, KNOWN)
+    # The same answer for an address we do not hold.
+    other = new_client()
+    ask = other.get(f"/rights/{fiscal_tenant.slug}/page")
+    unknown = other.post(f"/rights/{fiscal_tenant.slug}/page", data={
+        "csrf_token": find_csrf_token(ask.get_data(as_text=True)), "email": "onbekend@voorbeeld-mail.nl", "locale": "nl"})
+    assert _shape(unknown.get_data(as_text=True)) == _shape(sent.get_data(as_text=True))
+
+    page = client.get(link)
+    assert page.status_code == 200 and "KVGO Test" in page.get_data(as_text=True)
+    assert "Verwijder mijn gegevens" in page.get_data(as_text=True) or "Erase my data" in page.get_data(as_text=True)
+    erased = client.post(link, data={"csrf_token": find_csrf_token(page.get_data(as_text=True)), "action": "erasure"})
+    assert erased.status_code == 200
+    assert "art. 52 AWR" in erased.get_data(as_text=True) and "iban" in erased.get_data(as_text=True)
+    with in_tenant(fiscal_tenant):
+        person = db.session.scalar(sa.select(DataSubject))
+        assert (person.iban, person.notes, person.restricted_at is not None) == ("NL91ABNA0417164300", None, True)
+        row = db.session.scalar(sa.select(RightsRequest))
+        assert (row.kind, row.status, row.identity_method) == ("erasure", "answered", "email_code")
+        actions = set(db.session.scalars(sa.select(AuditEntry.action).where(AuditEntry.action.like("rights.page%"))))
+        assert {"rights.page.mail", "rights.page.open", "rights.page.read", "rights.page.request"} <= actions
+
+
+def test_the_personal_page_needs_its_code_and_expires(fiscal_tenant, client, new_client):
+    ask = client.get(f"/rights/{fiscal_tenant.slug}/page")
+    client.post(f"/rights/{fiscal_tenant.slug}/page", data={
+        "csrf_token": find_csrf_token(ask.get_data(as_text=True)), "email": KNOWN, "locale": "nl"})
+    link, code = _page_mail(fiscal_tenant)
+    stranger = new_client()
+    page = stranger.get(link)
+    bad = stranger.post(link, data={"csrf_token": find_csrf_token(page.get_data(as_text=True)),
+                                    "action": "erasure"})
+    assert bad.status_code == 200 and "Erase" not in bad.get_data(as_text=True)   # still the code form
+    with in_tenant(fiscal_tenant):
+        assert db.session.scalar(sa.select(sa.func.count(RightsRequest.id))) == 0
+    clock.set_now(datetime(2026, 3, 3, 9, 1, tzinfo=timezone.utc))     # 24 hours and a minute later
+    assert client.get(link).status_code == 410
+    assert client.get(link.rsplit("/", 1)[0] + "/nope").status_code == 404

@@ -107,6 +107,7 @@ PUBLIC_ENDPOINTS = frozenset({
     # A tenant's public rights-request form, its code page and the expiring download link of an answer
     # (each checks its own code; none says whether the tenant holds data about anyone).
     "rights_public.form", "rights_public.confirm", "rights_public.download",
+    "rights_public.page_ask", "rights_public.page",
 })
 
 

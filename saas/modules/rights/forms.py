@@ -75,3 +75,14 @@ class LinkForm(FlaskForm):
 class AnswerForm(FlaskForm):
     """For a rectification: the corrected values, one `field=value` per line."""
     changes = TextAreaField(_l("Corrections (one field=value per line)"), validators=[Optional(), Length(max=TEXT_MAX)])
+
+
+class PageAskForm(FlaskForm):
+    email = EmailField(_l("Your e-mail address"), validators=[DataRequired(), valid_email, Length(max=254)])
+    locale = SelectField(_l("Language"), choices=LOCALE_CHOICES, validators=[DataRequired()])
+    submit = SubmitField(_l("Send me a link"))
+
+
+class PageActionForm(FlaskForm):
+    """One button per action; `details` for a correction."""
+    details = TextAreaField(_l("What is wrong and what is right"), validators=[Optional(), Length(max=TEXT_MAX)])

@@ -10,15 +10,18 @@ from flask import render_template
 
 VERSION = 1
 NAMES = ("code", "received", "extension", "access", "portability", "download_code", "rectification", "erasure",
-         "restriction", "objection", "withdrawal", "do_not_contact", "refusal", "no_data")
+         "restriction", "objection", "withdrawal", "do_not_contact", "refusal", "no_data",
+         "page_link")
 
 SUBJECT_LINES = {
     "nl": {"code": "Uw verzoek: bevestig dat u het bent", "received": "Wij hebben uw verzoek ontvangen",
            "extension": "Uw verzoek: wij hebben meer tijd nodig", "download_code": "Code voor het downloaden",
-           "refusal": "Antwoord op uw verzoek", "no_data": "Antwoord op uw verzoek"},
+           "refusal": "Antwoord op uw verzoek", "no_data": "Antwoord op uw verzoek",
+           "page_link": "Uw persoonlijke pagina"},
     "en": {"code": "Your request: confirm it is you", "received": "We received your request",
            "extension": "Your request: we need more time", "download_code": "Code for the download",
-           "refusal": "Answer to your request", "no_data": "Answer to your request"},
+           "refusal": "Answer to your request", "no_data": "Answer to your request",
+           "page_link": "Your personal page"},
 }
 DEFAULT_SUBJECT = {"nl": "Antwoord op uw verzoek", "en": "Answer to your request"}
 

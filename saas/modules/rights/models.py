@@ -127,3 +127,21 @@ class RightsDownload(UuidPk, TenantScoped, Timestamps, db.Model):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     files: Mapped[list] = mapped_column(sa.JSON, default=list)    # [{"file_id", "name"}]
     opened_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class PersonalLink(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
+    """A mailed link to the personal page (issue 12 item 7): opened with a code from the same mail, valid a
+    short while. The address is the one the person typed; the page shows only records holding exactly it."""
+
+    __tablename__ = "rights_personal_link"
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    locale: Mapped[str] = mapped_column(sa.String(2), default="nl")
+    email_bidx: Mapped[bytes | None] = mapped_column(sa.LargeBinary(16))
+    email = EncryptedField(index="email", normalise=normalise_email)
+
+    def encryption_subject_id(self):
+        return None

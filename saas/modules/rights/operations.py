@@ -35,7 +35,7 @@ from saas.modules.retention import suppression
 from saas.modules.rights import deadlines, letters, queries
 from saas.modules.rights.models import (
     ANSWERED, BY_EMAIL_CODE, BY_STAFF_CHECK, CHANNELS, KINDS, REFUSAL_GROUNDS, REFUSED, VERIFIED,
-    RightsDownload, RightsLetter, RightsRequest, RightsRequestPerson,
+    PersonalLink, RightsDownload, RightsLetter, RightsRequest, RightsRequestPerson,
 )
 from saas.modules.subjects.models import DataSubject
 
@@ -74,7 +74,8 @@ def kind_label(kind: str) -> str:
 # --- intake ------------------------------------------------------------------------------------------
 
 def receive(kind: str, channel: str, *, email: str | None, phone: str | None = None, name: str | None = None,
-            details: str | None = None, locale: str = "nl", received_on: date | None = None) -> RightsRequest:
+            details: str | None = None, locale: str = "nl", received_on: date | None = None,
+            send: bool = True) -> RightsRequest:
     """Register a request (public form, staff entry, API) with both deadlines, and mail a code to the
     address given. The same happens whether or not the tenant holds anything about that address: what the
     person sees and gets never reveals that before identity is established."""
@@ -92,7 +93,7 @@ def receive(kind: str, channel: str, *, email: str | None, phone: str | None = N
     db.session.add(request)
     db.session.flush()
     audit.record("rights.receive", "rights_request", request.id, detail={"kind": kind, "channel": channel})
-    if request.email:
+    if request.email and send:
         send_code(request)
     return request
 
@@ -502,3 +503,78 @@ def send_reminders(today: date | None = None) -> int:
         audit.record("rights.remind", "rights_request", request.id, detail={"deadlines": [w for w, _ in which]})
         sent += 1
     return sent
+
+
+# --- the personal page (mailed link + code) -------------------------------------------------------------
+
+PAGE_VALID = timedelta(hours=24)
+PAGE_ACTIONS = ("access", "erasure", "do_not_contact", "rectification")
+
+
+def mail_personal_link(email: str, locale: str) -> PersonalLink:
+    """A link and a code to the address typed, whether or not we hold anything about it (the page itself
+    then shows only records holding exactly that address)."""
+    if "@" not in (email or "") or len(email) > 254 or locale not in ("nl", "en"):
+        raise RightsError(_("This is not an e-mail address."), status=422,
+                          errors={"email": _("This is not an e-mail address.")})
+    token, code = secrets.token_urlsafe(32), "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+    link = PersonalLink(token_hash=download_hash(token), code_hash=b"", expires_at=clock.now() + PAGE_VALID,
+                        attempts=0, locale=locale)
+    link.email = email.strip()
+    db.session.add(link)
+    db.session.flush()
+    link.code_hash = keyring().blind_index(link.tenant_id, "rights_code", f"{link.id}|{code}")
+    tenant = queries.current_tenant()
+    url = external_url("rights_public.page", slug=tenant.slug, token=token)
+    with force_locale(locale):
+        body = letters.render("page_link", locale, name_line=None, organisation=tenant.name, link=url, code=code,
+                              expires=clock.local(link.expires_at).strftime("%d-%m-%Y %H:%M"), kind_label="")
+    outbox.queue_mail(link.email, f"{letters.subject_line('page_link', locale)} ({tenant.name})", body,
+                      template="rights.page_link")
+    audit.record("rights.page.mail", "rights_personal_link", link.id)
+    return link
+
+
+def open_personal_page(link: PersonalLink, typed: str) -> bool:
+    link.attempts = (link.attempts or 0) + 1
+    typed = (typed or "").strip()
+    ok = (link.attempts <= MAX_CODE_ATTEMPTS and len(typed) == CODE_DIGITS and typed.isdigit()
+          and not queries.expired(link.expires_at)
+          and hmac.compare_digest(keyring().blind_index(link.tenant_id, "rights_code", f"{link.id}|{typed}"),
+                                  link.code_hash))
+    if ok:
+        link.opened_at = link.opened_at or clock.now()
+    audit.record("rights.page.open", "rights_personal_link", link.id, outcome="ok" if ok else "denied")
+    return ok
+
+
+def request_from_page(link: PersonalLink, kind: str, details: str | None = None) -> RightsRequest:
+    """A request made on the personal page: identity is the page's code (sent to this address), so it is
+    established at once; access, erasure and do-not-contact are carried out at once, a correction waits
+    for staff to check it (seed 004 s.7: "bij bewezen onjuistheid")."""
+    if kind not in PAGE_ACTIONS:
+        raise RightsError(_("Choose one of: %(kinds)s.", kinds=", ".join(PAGE_ACTIONS)), status=422)
+    request = receive(kind, "web", email=link.email, details=details, locale=link.locale, send=False)
+    _establish(request, BY_EMAIL_CODE, queries.matching_subject_ids(request.email_bidx, None), note=None,
+               checked_by=None)
+    audit.record("rights.page.request", "rights_personal_link", link.id, detail={"kind": kind,
+                                                                                 "request_id": str(request.id)})
+    if kind != "rectification":
+        answer(request)
+    return request
+
+
+def withdraw_from_page(link: PersonalLink, consent_id) -> bool:
+    """Withdraw one consent of a record holding the page's address."""
+    import sqlalchemy as sa
+
+    record = db.session.get(ConsentRecord, _uuid(consent_id))
+    if record is None or record.withdrawn_at is not None:
+        return False
+    holder = db.session.scalar(sa.select(DataSubject.id).where(DataSubject.id == record.subject_id,
+                                                               DataSubject.email_bidx == link.email_bidx))
+    if holder is None or link.email_bidx is None:
+        return False
+    consents.withdraw(record)
+    audit.record("rights.page.withdraw", "rights_personal_link", link.id, detail={"consent_id": str(record.id)})
+    return True

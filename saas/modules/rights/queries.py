@@ -29,7 +29,7 @@ from saas.modules.retention.models import RetentionDecision
 from saas.modules.retention.policies import due_on, effective_policies
 from saas.modules.rights import deadlines
 from saas.modules.rights.models import (
-    OPEN_STATUSES, RightsDownload, RightsLetter, RightsRequest, RightsRequestPerson,
+    OPEN_STATUSES, PersonalLink, RightsDownload, RightsLetter, RightsRequest, RightsRequestPerson,
 )
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
@@ -333,3 +333,29 @@ def _median(values: list[int]) -> float | None:
 
 def _share(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 3) if flags else None
+
+
+# --- the personal page ---------------------------------------------------------------------------------
+
+def find_personal_link(token_hash: bytes) -> PersonalLink | None:
+    return db.session.scalar(sa.select(PersonalLink).where(PersonalLink.token_hash == token_hash))
+
+
+def page_overview(link: PersonalLink) -> list[dict]:
+    """The records holding exactly the page's address: whose database, what kind, active consents.
+    Audited with the count."""
+    if link.email_bidx is None:
+        return []
+    clients = _client_names()
+    tenant = current_tenant()
+    ids = matching_subject_ids(link.email_bidx, None)
+    subjects = list(db.session.scalars(sa.select(DataSubject).where(DataSubject.id.in_(list(ids)))
+                                       .order_by(DataSubject.created_at))) if ids else []
+    consents = {}
+    if subjects:
+        for record in db.session.scalars(sa.select(ConsentRecord).where(
+                ConsentRecord.subject_id.in_([s.id for s in subjects]), ConsentRecord.withdrawn_at.is_(None))):
+            consents.setdefault(record.subject_id, []).append(record)
+    audit.record("rights.page.read", "rights_personal_link", link.id, detail={"records": len(subjects)})
+    return [{"database": clients.get(s.client_org_id) or tenant.name, "category": s.category,
+             "restricted": s.restricted_at is not None, "consents": consents.get(s.id, [])} for s in subjects]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request as http, send_file, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request as http, send_file, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 import io
@@ -23,7 +23,8 @@ from saas.modules.files import storage
 from saas.modules.files.models import StoredFile
 from saas.modules.rights import deadlines, operations, queries
 from saas.modules.rights.forms import (
-    CHANNEL_LABELS, AnswerForm, CodeForm, DownloadForm, ExtendForm, LinkForm, PublicRequestForm, RefuseForm,
+    CHANNEL_LABELS, AnswerForm, CodeForm, DownloadForm, ExtendForm, LinkForm, PageActionForm, PageAskForm,
+    PublicRequestForm, RefuseForm,
     StaffRequestForm, VerifyForm,
 )
 from saas.modules.rights.models import RightsRequest
@@ -137,6 +138,62 @@ def _send(entry: dict):
                          download_name=entry["name"])
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# ---- the personal page (mailed link + code) -----------------------------------------------------------
+
+PAGE_SESSION_KEY = "rights_page"
+
+
+@public_bp.route("/rights/<slug>/page", methods=["GET", "POST"], endpoint="page_ask")
+@limiter.limit(PUBLIC_RATE_LIMIT, methods=["POST"])
+def page_ask(slug):
+    tenant = _enter_public(slug)
+    form = PageAskForm()
+    if not form.is_submitted():
+        form.locale.data = tenant.locale
+    if form.validate_on_submit():
+        operations.mail_personal_link(form.email.data, form.locale.data)
+        return render_template("rights/page_sent.html", tenant=tenant)
+    db.session.rollback()
+    return render_template("rights/page_ask.html", form=form, tenant=tenant), 400 if form.is_submitted() else 200
+
+
+@public_bp.route("/rights/<slug>/me/<token>", methods=["GET", "POST"], endpoint="page")
+@limiter.limit("30 per minute", methods=["POST"])
+def page(slug, token):
+    tenant = _enter_public(slug)
+    link = queries.find_personal_link(operations.download_hash(token)) if len(token) <= 100 else None
+    if link is None or queries.expired(link.expires_at):
+        db.session.rollback()
+        return render_template("rights/public_invalid.html", expired=link is not None), 404 if link is None else 410
+    g.audit_actor = ("public", None)
+    opened = session.get(PAGE_SESSION_KEY) == str(link.id)
+    if not opened:
+        form = CodeForm()
+        if form.validate_on_submit():
+            if operations.open_personal_page(link, form.code.data):
+                session[PAGE_SESSION_KEY] = str(link.id)
+                return redirect(url_for("rights_public.page", slug=slug, token=token))
+            transaction.persist_now()   # a wrong code counts
+            form.code.errors.append(_("This code is not right, or it has expired."))
+            return render_template("rights/page_code.html", form=form, tenant=tenant, slug=slug, token=token), 400
+        db.session.rollback()
+        return render_template("rights/page_code.html", form=form, tenant=tenant, slug=slug, token=token)
+    form = PageActionForm()
+    done = None
+    if form.validate_on_submit():
+        action = http.form.get("action", "")
+        if action == "withdraw":
+            done = "withdrawn" if operations.withdraw_from_page(link, http.form.get("consent_id", "")) else None
+        elif action in operations.PAGE_ACTIONS:
+            row = operations.request_from_page(link, action, form.details.data)
+            done = action
+            return render_template("rights/page_done.html", tenant=tenant, done=done, outcome=row.outcome,
+                                   slug=slug, token=token)
+    records = queries.page_overview(link)
+    return render_template("rights/page.html", tenant=tenant, records=records, form=form, slug=slug, token=token,
+                           done=done)
 
 
 # ---- the register (admins) ----------------------------------------------------------------------------

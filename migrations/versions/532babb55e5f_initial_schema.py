@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 60cab104ae40
+Revision ID: 532babb55e5f
 Revises: 
-Create Date: 2026-12-02 05:37:11.630660
+Create Date: 2026-12-02 05:58:54.726034
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '60cab104ae40'
+revision = '532babb55e5f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -125,6 +125,25 @@ def upgrade_():
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
         batch_op.create_index('ix_retention_decision_pending', ['tenant_id', 'id'], unique=False, postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
         batch_op.create_index('ix_retention_decision_run', ['tenant_id', 'sweep_run_id'], unique=False)
+
+    op.create_table('rights_personal_link',
+    sa.Column('token_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('code_hash', sa.LargeBinary(length=32), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('opened_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('locale', sa.String(length=2), nullable=False),
+    sa.Column('email_bidx', sa.LargeBinary(length=16), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_rights_personal_link')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_rights_personal_link_token_hash'))
+    )
+    with op.batch_alter_table('rights_personal_link', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_rights_personal_link_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('rights_request',
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -854,6 +873,10 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_rights_request_tenant_id'))
 
     op.drop_table('rights_request')
+    with op.batch_alter_table('rights_personal_link', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_rights_personal_link_tenant_id'))
+
+    op.drop_table('rights_personal_link')
     with op.batch_alter_table('retention_decision', schema=None) as batch_op:
         batch_op.drop_index('ix_retention_decision_run')
         batch_op.drop_index('ix_retention_decision_pending', postgresql_where=sa.text('NOT completed'), sqlite_where=sa.text('NOT completed'))
