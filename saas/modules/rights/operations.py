@@ -80,6 +80,8 @@ def receive(kind: str, channel: str, *, email: str | None, phone: str | None = N
     address given. The same happens whether or not the tenant holds anything about that address: what the
     person sees and gets never reveals that before identity is established."""
     problems = _intake_problems(kind, channel, email, phone, name, details, locale)
+    if received_on is not None and received_on > clock.today():
+        problems["received_on"] = _("A request cannot be received in the future.")
     if problems:
         raise RightsError(_("Please correct the marked fields."), status=422, errors=problems)
     tenant = queries.current_tenant()
