@@ -259,3 +259,30 @@ def test_the_personal_page_needs_its_code_and_expires(fiscal_tenant, client, new
     clock.set_now(datetime(2026, 3, 3, 9, 1, tzinfo=timezone.utc))     # 24 hours and a minute later
     assert client.get(link).status_code == 410
     assert client.get(link.rsplit("/", 1)[0] + "/nope").status_code == 404
+
+
+def test_staff_find_a_record_by_name_and_a_second_attribute(fiscal_tenant, client, make_user, login, new_client):
+    with in_tenant(fiscal_tenant):
+        other = DataSubject(category="relation")
+        other.family_name, other.given_name, other.city = "de vries", "Klaas", "Goes"      # no e-mail on file
+        namesake = DataSubject(category="relation")
+        namesake.family_name, namesake.city = "De Vries", "Zwolle"
+        db.session.add_all([other, namesake])
+        db.session.flush()
+        other_id, namesake_id = other.id, namesake.id
+    location = _submit(client, fiscal_tenant, KNOWN).headers["Location"]
+    code = re.search(r"\b(\d{8})\b", _code_mails(fiscal_tenant)[0][1]).group(1)
+    assert _confirm(client, fiscal_tenant, location, code).status_code == 200
+    admin, password = make_user(role="admin", tenant=fiscal_tenant)
+    staff = new_client()
+    login(staff, admin.email, password)
+    with in_tenant(fiscal_tenant):
+        request_id = db.session.scalar(sa.select(RightsRequest.id))
+    page = staff.get(f"/{fiscal_tenant.slug}/rights/{request_id}?family_name=De+Vries&second=goes")
+    text = page.get_data(as_text=True)
+    assert str(other_id) in text and str(namesake_id) not in text
+    linked = staff.post(f"/{fiscal_tenant.slug}/rights/{request_id}/link",
+                        data={"csrf_token": find_csrf_token(text), "person_id": str(other_id)})
+    assert linked.status_code == 302
+    with in_tenant(fiscal_tenant):
+        assert db.session.scalar(sa.select(sa.func.count(RightsRequestPerson.id))) == 2

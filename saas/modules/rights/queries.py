@@ -126,6 +126,40 @@ def matching_subject_ids(email_bidx: bytes | None, phone_bidx: bytes | None) -> 
     return {k: v for k, v in found.items() if k not in erased}
 
 
+def candidates_by_name(family_name: str, second: str, limit: int = 20) -> list[DataSubject]:
+    """Records of the tenant with this family name and a second attribute that matches (given name, city,
+    phone or e-mail): for the person whose records the blind indexes did not find. Names have no blind
+    index, so the tenant's records are read and decrypted in batches: rare (a rights request), audited."""
+    from saas.core.crypto.fields import normalise_phone, normalise_text
+
+    wanted, other = normalise_text(family_name or ""), normalise_text(second or "")
+    if not wanted or not other:
+        return []
+    found, after, read = [], None, 0
+    while len(found) < limit:
+        query = sa.select(DataSubject).order_by(DataSubject.id).limit(500)
+        if after is not None:
+            query = query.where(DataSubject.id > after)
+        batch = list(db.session.scalars(query))
+        if not batch:
+            break
+        after = batch[-1].id
+        keyring().prefetch([s.id for s in batch])
+        read += len(batch)
+        for subject in batch:
+            if normalise_text(subject.family_name or "") != wanted:
+                continue
+            values = {normalise_text(v) for v in (subject.given_name, subject.city, subject.email) if v}
+            if subject.phone:
+                values.add(normalise_phone(subject.phone))
+            if other in values or normalise_phone(second) in values:
+                found.append(subject)
+    erased = erasure_queries.erased_ids([s.id for s in found])
+    found = [s for s in found if s.id not in erased][:limit]
+    audit.record("rights.search", "rights_request", None, detail={"read": read, "found": len(found)})
+    return found
+
+
 def linked_people(request: RightsRequest) -> list[RightsRequestPerson]:
     return list(db.session.scalars(sa.select(RightsRequestPerson)
                                    .where(RightsRequestPerson.request_id == request.id)

@@ -262,11 +262,16 @@ def show(request_id):
     from saas.modules.audit import operations as audit
 
     audit.record("rights.read", "rights_request", row.id, detail={"records": len(people)})
+    candidates = None
+    if row.status == "verified" and http.args.get("family_name"):
+        linked = {p.id for p in people}
+        candidates = [c for c in queries.candidates_by_name(http.args.get("family_name", "")[:200],
+                                                             http.args.get("second", "")[:200]) if c.id not in linked]
     return render_template("rights/show.html", row=row, people=people, letters=queries.letters(row),
                            today=clock.today(), may_extend=row.is_open and row.extended_due_on is None
                            and deadlines.may_extend(row.received_on, clock.today()),
                            verify_form=VerifyForm(), extend_form=ExtendForm(), refuse_form=RefuseForm(),
-                           link_form=LinkForm(), answer_form=AnswerForm())
+                           link_form=LinkForm(), answer_form=AnswerForm(), candidates=candidates)
 
 
 def _act(request_id, work):
