@@ -148,6 +148,7 @@ def test_fiscal_exception_through_the_form_and_the_portal(fiscal_tenant, client,
         request_id = db.session.scalar(sa.select(RightsRequest.id))
     show = staff.get(f"/{fiscal_tenant.slug}/rights/{request_id}")
     assert show.status_code == 200 and "De Vries" in show.get_data(as_text=True)
+    assert "onze eigen registratie (verwerkingsverantwoordelijke)" in show.get_data(as_text=True)
     answered = staff.post(f"/{fiscal_tenant.slug}/rights/{request_id}/answer",
                           data={"csrf_token": find_csrf_token(show.get_data(as_text=True)), "changes": ""})
     assert answered.status_code == 302

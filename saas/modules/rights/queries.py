@@ -218,6 +218,11 @@ class Report:
     data: dict
 
 
+def client_names() -> dict[uuid.UUID, str]:
+    """Client organisations by id (business data): whose database a record is in."""
+    return _client_names()
+
+
 def _client_names() -> dict[uuid.UUID, str]:
     return dict(db.session.execute(sa.select(ClientOrganisation.id, ClientOrganisation.name)).all())
 

@@ -271,7 +271,8 @@ def show(request_id):
                            today=clock.today(), may_extend=row.is_open and row.extended_due_on is None
                            and deadlines.may_extend(row.received_on, clock.today()),
                            verify_form=VerifyForm(), extend_form=ExtendForm(), refuse_form=RefuseForm(),
-                           link_form=LinkForm(), answer_form=AnswerForm(), candidates=candidates)
+                           link_form=LinkForm(), answer_form=AnswerForm(), candidates=candidates,
+                           clients=queries.client_names())
 
 
 def _act(request_id, work):
