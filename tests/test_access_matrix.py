@@ -111,6 +111,7 @@ class World:
             db.session.add(run)
             db.session.flush()
             person_id, consent_id, run_id = person.id, consent.id, run.id
+            rights_request_id = _rights_request()
         agreement_id = make_agreement(tenant, "draft", self.org.id)
         with in_tenant(tenant):
             from saas.modules.agreements.models import Agreement
@@ -122,7 +123,21 @@ class World:
             membership_id = db.session.scalar(sa.select(Membership.id).where(Membership.user_id == extra.id))
         return {"tenant": tenant.slug, "subject_id": person_id, "consent_id": consent_id, "company_id": company_id,
                 "assignment_id": assignment_id, "user_id": self.users["agent"].id, "agreement_id": agreement_id,
-                "template_id": template_id, "run_id": run_id, "membership_id": membership_id}
+                "template_id": template_id, "run_id": run_id, "membership_id": membership_id,
+                "request_id": rights_request_id}
+
+
+def _rights_request():
+    """A rights request received today (no mail: the row only), inside the caller's tenant transaction."""
+    from saas.core import clock
+    from saas.modules.rights.models import RightsRequest
+
+    today = clock.today()
+    row = RightsRequest(kind="access", channel="phone", status="received", locale="nl", received_on=today,
+                        legal_due_on=today, target_due_on=today, code_attempts=0, outcome={})
+    db.session.add(row)
+    db.session.flush()
+    return row.id
 
 
 def tenancy_today():

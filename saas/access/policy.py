@@ -37,7 +37,8 @@ from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "company", "assignment", "client_org", "consent", "agreement", "file",
-         "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account")
+         "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account",
+         "rights_request")
 
 _ALL = frozenset(ROLES)
 _STAFF = frozenset({ADMIN, SUPERVISOR})
@@ -83,6 +84,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "sweep": {"view": _STAFF, "create": _ADMIN},
     "dashboard": {"view": _ALL},
     "account": {"view": _ALL},
+    # Rights requests (issue 12): answering them is the controller's duty, handled by its administrator / DPO
+    # (seed 002 s.2.8 "Functionaris Gegevensbescherming"; seed 004 s.7 answers after checking authenticity).
+    # The answer reads every database of the tenant, so no other role handles them.
+    "rights_request": {"list": _ADMIN, "view": _ADMIN, "create": _ADMIN, "edit": _ADMIN, "export": _ADMIN},
 }
 
 # Routes anyone may open without a tenant membership: each checks its own secret (a signing, consent or
@@ -99,6 +104,10 @@ PUBLIC_ENDPOINTS = frozenset({
     "accounts.account.reset_password_form",
     # An invitation link: the person is not a member until they accept it.
     "accounts.invite.open", "accounts.invite.accept",
+    # A tenant's public rights-request form, its code page and the expiring download link of an answer
+    # (each checks its own code; none says whether the tenant holds data about anyone).
+    "rights_public.form", "rights_public.confirm", "rights_public.download",
+    "rights_public.page_ask", "rights_public.page",
 })
 
 

@@ -53,6 +53,7 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 result_ttl=600),
     # Seed 001 "Elke nacht wordt er een back-up gemaakt": one per tenant, then pruned by its plan.
     PeriodicJob("backup", "default", "saas.modules.backups.jobs.nightly_backup", "45 0 * * *", per_tenant=True),
+    PeriodicJob("rights-reminders", "default", "saas.modules.rights.jobs.send_reminders", "0 6 * * *", per_tenant=True),
 )
 
 

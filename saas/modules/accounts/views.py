@@ -75,6 +75,7 @@ NAVIGATION = (
     ("retention.index", _l("Retention"), ("view", "retention")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
     ("agreements.index", _l("Agreements"), ("list", "agreement")),
+    ("rights.index", _l("Rights requests"), ("list", "rights_request")),
     ("outbox.index", _l("Outbox"), ("manage", "outbox")),
     ("jobs_admin.index", _l("Jobs"), ("manage", "job")),
     ("audit.index", _l("Audit"), ("list", "audit")),

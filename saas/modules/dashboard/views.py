@@ -7,6 +7,7 @@ from saas.core.web import tenant_blueprint
 from saas import access
 from saas.access import policy, scopes
 from saas.modules.dashboard import queries
+from saas.modules.rights import queries as rights_queries
 from saas.modules.subjects.forms import category_label
 
 bp = tenant_blueprint("dashboard", __name__, template_folder="templates")
@@ -29,6 +30,10 @@ def _overview(membership) -> dict:
         overview["subjects"] = queries.subjects_by_category(scopes.subject_conditions(membership))
     if access.can(membership, "list", "audit"):
         overview["audit_today"] = queries.audit_entries_today()
+    if access.can(membership, "list", "rights_request"):
+        # Overdue rights requests go at the top of the page (issue 12): past the tenant's target or the law's.
+        overview["rights"] = rights_queries.overdue_count()
+        overview["rights_overdue"] = rights_queries.overdue_requests()
     return overview
 
 

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 SECRET_TEMPLATES = frozenset({
     "agreement_invitation", "agreement_reminder", "agreement_code", "agreement_sub_processor_change",
     "retention.reconsent", "accounts.invitation", "accounts.password_reset",
+    # Rights requests: identity codes, download links and their codes, the personal page's link.
+    "rights.code", "rights.download_code", "rights.page_link", "rights.access", "rights.portability",
 })
 
 
