@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6d0e01c351d6
+Revision ID: fc385ca8568c
 Revises: 
-Create Date: 2026-12-02 03:32:59.305739
+Create Date: 2026-12-02 05:37:36.647870
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6d0e01c351d6'
+revision = 'fc385ca8568c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -505,9 +505,12 @@ def upgrade_():
     op.create_table('assignment_subject',
     sa.Column('assignment_id', sa.Uuid(), nullable=False),
     sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('checked_out_to', sa.Uuid(), nullable=True),
+    sa.Column('checked_out_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_assignment_subject_assignment_id_assignment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['checked_out_to'], ['user_account.id'], name=op.f('fk_assignment_subject_checked_out_to_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['subject_id'], ['data_subject.id'], name=op.f('fk_assignment_subject_subject_id_data_subject'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assignment_subject')),
     sa.UniqueConstraint('tenant_id', 'assignment_id', 'subject_id', name=op.f('uq_assignment_subject_tenant_id_assignment_id_subject_id'))
@@ -520,6 +523,7 @@ def upgrade_():
     sa.Column('assignment_id', sa.Uuid(), nullable=False),
     sa.Column('subject_id', sa.Uuid(), nullable=False),
     sa.Column('author_id', sa.Uuid(), nullable=True),
+    sa.Column('result', sa.String(length=24), nullable=True),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('ciphertext', sa.LargeBinary(), nullable=True),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
