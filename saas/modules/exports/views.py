@@ -3,10 +3,11 @@ assignment, as CSV, XLSX or JSON. Who may: the client (its own), the supervisor 
 administrator (`client_database` in the access policy); anyone else, or another client's id, gets 404."""
 from __future__ import annotations
 
-from flask import abort, request
+from flask import request
 from flask_babel import gettext as _
 
 from saas import access
+from saas.core.errors import DomainError
 from saas.core.web import tenant_blueprint
 from saas.modules.assignments import queries as assignments_queries
 from saas.modules.exports import operations, queries
@@ -18,7 +19,7 @@ bp = tenant_blueprint("exports", __name__, template_folder="templates")
 def _format() -> str:
     fmt = request.args.get("format", "xlsx")
     if fmt not in FORMATS:
-        abort(400, description=_("Choose the format csv, xlsx or json."))
+        raise DomainError(_("Choose the format csv, xlsx or json."), reason="unknown_format")
     return fmt
 
 
