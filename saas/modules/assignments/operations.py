@@ -12,7 +12,7 @@ or call notes stays with its client organisation.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -245,9 +245,10 @@ LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
 
 
 def end_of_day(moment: datetime) -> datetime:
-    """The next local midnight after `moment`: a checked-out record returns to the queue then."""
+    """The next local midnight after `moment`, in UTC as stored (SQLite keeps no zone): a checked-out record
+    returns to the queue then."""
     local = moment.astimezone(LOCAL_ZONE)
-    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), LOCAL_ZONE)
+    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), LOCAL_ZONE).astimezone(timezone.utc)
 
 
 def check_out_next(assignment: Assignment, count: int) -> int:
