@@ -35,7 +35,8 @@ def load(app, slug: str, n: int):
 
     tenant, _ = operations.upsert(slug, name=slug, plugins=["bench"])
     db.session.commit()
-    with tenant_context(tenant.id):
+    tenant_id = tenant.id
+    with tenant_context(tenant_id):
         org = ClientOrganisation(name=f"Klant {slug}")
         companies = [Company(name=f"=Bedrijf {i} BV", city="Utrecht") for i in range(50)]
         db.session.add_all([org, *companies])
@@ -59,7 +60,7 @@ def load(app, slug: str, n: int):
                     db.session.add(note)
             db.session.commit()
             db.session.expunge_all()
-    return tenant.id, org_id
+    return tenant_id, org_id
 
 
 def _rss_kb() -> int:
