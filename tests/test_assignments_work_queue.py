@@ -171,3 +171,20 @@ def test_end_of_day_is_local_midnight():
     assert operations.end_of_day(summer) == datetime(2026, 7, 1, 22, 0, tzinfo=timezone.utc)
     winter = datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc)      # 00:00 CET on 2 December: the next midnight
     assert operations.end_of_day(winter) == datetime(2026, 12, 2, 23, 0, tzinfo=timezone.utc)
+
+
+def test_flagged_people_stay_reachable_for_verification_but_are_never_handed_out(
+        make_tenant, make_user, make_client_org, make_subject, browser_as, page_token):
+    world = _world(make_tenant, make_user, make_client_org, make_subject)
+    tenant, slug = world["tenant"], world["tenant"].slug
+    flagged = world["people"][0]
+    with in_tenant(tenant):
+        from saas.modules.subjects.models import DataSubject
+        db.session.get(DataSubject, flagged.id).needs_verification_since = clock.today()
+    one = browser_as(*world["one"])
+    assert "Prospect0 Q" in one.get(f"/{slug}/subjects?verification=needed").get_data(as_text=True)
+    assert one.get(f"/{slug}/subjects/{flagged.id}/verify").status_code == 200
+    queue = f"/{slug}/assignments/{world['assignment']}/queue"
+    one.post(queue, data={"csrf_token": page_token(one, queue), "count": "50"})
+    assert _names(one.get(queue).get_data(as_text=True)) == {"Prospect1", "Prospect2", "Prospect3", "Prospect4"}
+    assert one.get(f"/{slug}/subjects/{flagged.id}").status_code == 404   # to verify, not to use

@@ -81,9 +81,11 @@ def uses_only_usable(membership) -> bool:
 
 # ---- people ----------------------------------------------------------------------------------------------
 
-def visible_subject_ids_for(membership) -> sa.Select:
+def visible_subject_ids_for(membership, *, verifying: bool = False) -> sa.Select:
     """The ids of the people of this agent's open assignments who belong to the assignment's client
-    organisation (a link to anyone else is a broken record: never shown)."""
+    organisation (a link to anyone else is a broken record: never shown). With the work queue, only those
+    checked out to the agent now; `verifying` also lets through the people flagged for verification (seed
+    004 s.4.2: the agent is asked to check them; they are never handed out for use)."""
     person = aliased(DataSubject)  # its own alias: not correlated with an outer query on DataSubject
     query = (sa.select(AssignmentSubject.subject_id)
              .join(Assignment, Assignment.id == AssignmentSubject.assignment_id)
@@ -91,7 +93,8 @@ def visible_subject_ids_for(membership) -> sa.Select:
              .where(AssignmentSubject.assignment_id.in_(open_assignment_ids(membership)),
                     person.client_org_id == Assignment.client_org_id))
     if work_queue_in_use():   # only what is checked out to them now, not the whole assignment
-        query = query.where(checked_out_to(membership))
+        held = checked_out_to(membership)
+        query = query.where(sa.or_(held, person.needs_verification_since.is_not(None)) if verifying else held)
     return query
 
 
@@ -129,7 +132,8 @@ def subject_conditions(membership, *, verifying: bool = False) -> list:
     if role == CLIENT:
         return [DataSubject.client_org_id == membership.client_org_id, _not_hr()]
     if role == AGENT:
-        return [DataSubject.id.in_(visible_subject_ids_for(membership)), usable_by_agents(verifying=verifying),
+        return [DataSubject.id.in_(visible_subject_ids_for(membership, verifying=verifying)),
+                usable_by_agents(verifying=verifying),
                 _not_hr()]
     return [_NOTHING]
 
