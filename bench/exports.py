@@ -11,6 +11,7 @@ security, so its peak resident memory (`wait4`'s rusage) is its own.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import json
 import os
 from time import perf_counter
@@ -83,9 +84,15 @@ def _export_child(app, tenant_id: int, org_id, fmt: str) -> dict:
                 rows += 1
                 yield row
 
+        profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") and fmt == "csv" else None
+        if profiler:
+            profiler.enable()
         for chunk in formats.chunks(fmt, counted(), {"bench": True}):
             size += len(chunk)
         elapsed = perf_counter() - start
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(os.environ["BENCH_PROFILE"])
     return {"elapsed": elapsed, "rows": rows, "bytes": size, "rss_start_kb": rss_start}
 
 
