@@ -70,29 +70,28 @@ def _rss_kb() -> int:
 
 
 def _export_child(app, tenant_id: int, org_id, fmt: str) -> dict:
-    from saas.core.tenancy import tenant_context
-    from saas.modules.exports import formats, queries
+    from saas.modules.exports import formats, operations, queries
 
     rss_start = _rss_kb()
     rows = size = 0
-    with app.app_context(), tenant_context(tenant_id):
-        start = perf_counter()
+    start = perf_counter()
 
-        def counted():
-            nonlocal rows
-            for row in queries.export_rows(org_id, None):
-                rows += 1
-                yield row
+    def counted():
+        nonlocal rows
+        for row in queries.export_rows(org_id, None):
+            rows += 1
+            yield row
 
-        profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") and fmt == "csv" else None
-        if profiler:
-            profiler.enable()
-        for chunk in formats.chunks(fmt, counted(), {"bench": True}):
-            size += len(chunk)
-        elapsed = perf_counter() - start
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(os.environ["BENCH_PROFILE"])
+    profiler = cProfile.Profile() if os.environ.get("BENCH_PROFILE") and fmt == "csv" else None
+    if profiler:
+        profiler.enable()
+    # As the portal and the API stream it: each step in an application context of its own.
+    for chunk in operations.stepped(app, tenant_id, lambda: formats.chunks(fmt, counted(), {"bench": True})):
+        size += len(chunk)
+    elapsed = perf_counter() - start
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(os.environ["BENCH_PROFILE"])
     return {"elapsed": elapsed, "rows": rows, "bytes": size, "rss_start_kb": rss_start}
 
 

@@ -7,6 +7,7 @@ the rows batch by batch with the reader's role as it was when the request was le
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 from flask import Response, current_app, g
@@ -36,25 +37,30 @@ def download(organisation: ClientOrganisation, fmt: str, assignment: Assignment 
     meta["exported_at"] = exported_at.isoformat()
     app = current_app._get_current_object()
 
-    def body():
-        chunks = formats.chunks(fmt, queries.export_rows(client_org_id, membership, assignment_id), meta)
-        while True:
-            # Each step in a context of its own, none held across a yield: a reader that stops early (or
-            # never starts) leaves no context pushed, and every batch reads in a fresh session.
-            with app.app_context():
-                tenancy.set_tenant(tenant_id)
-                chunk = next(chunks, None)
-            if chunk is None:
-                return
-            yield chunk
-
+    body = stepped(app, tenant_id, lambda: formats.chunks(
+        fmt, queries.export_rows(client_org_id, membership, assignment_id), meta))
     mimetype, extension = formats.FORMATS[fmt]
     name = f"database-{exported_at:%Y%m%d-%H%M}.{extension}"
-    response = Response(body(), mimetype=mimetype)
+    response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def stepped(app, tenant_id: int, make_chunks: Callable[[], Iterator[bytes]]) -> Iterator[bytes]:
+    """The chunks of `make_chunks()`, each made in an application context of its own, none held across a
+    yield: a reader that stops early (or never starts) leaves no context pushed, and every step reads in a
+    fresh session, so the session's caches (loaded rows, subject keys) never outgrow one batch."""
+    chunks = None
+    while True:
+        with app.app_context():
+            tenancy.set_tenant(tenant_id)
+            chunks = chunks or make_chunks()
+            chunk = next(chunks, None)
+        if chunk is None:
+            return
+        yield chunk
 
 
 def _snapshot(membership):

@@ -87,6 +87,13 @@ def _batch_rows(ids: list, client_org_id, assignment_id) -> list[dict]:
     for obj in loaded:   # the session forgets each batch: memory stays flat
         if obj in db.session:
             db.session.expunge(obj)
+    for assignment_rows in links.values():
+        for assignment in assignment_rows:
+            if assignment in db.session:
+                db.session.expunge(assignment)
+    # And the batch's subject keys: the session's key cache would otherwise grow with every batch (an XLSX
+    # is written in one step). The keyring has no public call for this yet.
+    keyring()._forget_subjects(ids)
     return rows
 
 
