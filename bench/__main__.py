@@ -2,7 +2,8 @@
 `python -m bench sweep [--subjects N] [--batch B]` (retention sweep) and
 `python -m bench signing [--db sqlite|postgresql] [--clients 20] [--seconds 20]` (signing page latency) and
 `python -m bench seal [--n 30] [--db sqlite|postgresql] [--processes 1]` (render-and-seal throughput) and
-`python -m bench backups [--subjects 25000]` (tenant backup create/verify/restore on PostgreSQL)."""
+`python -m bench backups [--subjects 25000]` (tenant backup create/verify/restore on PostgreSQL) and
+`python -m bench exports [--people 100000]` (a client's database downloaded as CSV, XLSX and JSON)."""
 import argparse
 import sys
 
@@ -36,6 +37,10 @@ def main(argv=None) -> int:
         from bench import backups
 
         return backups.main(argv[1:])
+    if argv[:1] == ["exports"]:
+        from bench import exports
+
+        return exports.main(argv[1:])
     if argv[:1] == ["seal"]:
         from bench import seal
 

@@ -21,9 +21,10 @@ STAFF_NOTE = "Sollicitatiegesprek: afgewezen wegens salariseis"
 @pytest.fixture()
 def web_tenant(make_tenant):
     """Categories come only from a tenant's plugins: prospects (leadgen), applicants and employees (employment).
-    Agents here work without a processor agreement per assignment (that rule has its own tests)."""
+    Agents here work without a processor agreement per assignment and without the work queue (those rules have
+    their own tests: tests/test_assignments_visibility.py, tests/test_assignments_work_queue.py)."""
     return make_tenant(plugins=["leadgen", "employment"],
-                       settings={"leadgen": {"agreement_per_assignment": False}})
+                       settings={"leadgen": {"agreement_per_assignment": False, "work_queue": False}})
 
 
 def _api(tenant, suffix=""):

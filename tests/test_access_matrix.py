@@ -28,10 +28,12 @@ NO_FIXTURE = {
     "mail_id": "an outbox mail (covered by tests/test_outbox_views.py)",
     "invitation_id": "a member invitation (covered by tests/test_accounts_invitations.py)",
     "sub_id": "a sub-processor of an agreement (covered by tests/test_agreements_subprocessors.py)",
+    "token_id": "a member's own API token (covered by tests/test_tokens_portal.py)",
 }
 # Endpoints whose record answers 404 until it reaches a state (a PDF rendered or sealed by a job): only the
 # denied roles are checked (agreements' PDFs are covered by tests/test_agreements_views.py).
-NEEDS_STATE = {"agreements.document": "the agreement's rendered PDF", "agreements.sealed": "the sealed PDF"}
+NEEDS_STATE = {"agreements.document": "the agreement's rendered PDF", "agreements.sealed": "the sealed PDF",
+               "databases.agreement_pdf": "the sealed PDF of the assignment's agreement"}
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
 
 
@@ -124,7 +126,8 @@ class World:
         return {"tenant": tenant.slug, "subject_id": person_id, "consent_id": consent_id, "company_id": company_id,
                 "assignment_id": assignment_id, "user_id": self.users["agent"].id, "agreement_id": agreement_id,
                 "template_id": template_id, "run_id": run_id, "membership_id": membership_id,
-                "request_id": rights_request_id}
+                "request_id": rights_request_id,
+                "client_org_id": self.org.id}
 
 
 def _rights_request():

@@ -17,7 +17,9 @@ INFO = PluginInfo(
     description="Companies and prospects verified every 6 months; unverified personal data purged at 12 months; suppression list (seed 004).",
     # "Voor iedere nieuwe opdracht die een opdrachtgever aan Leadhunter verstrekt wordt een nieuwe
     #  verwerkersovereenkomst aangegaan." (switched off by `agreement_per_assignment = false`)
-    behaviours=("agreement_per_assignment",),
+    # Seed 004 s.3: agents "krijgen alleen die gegevens te zien waar ze daadwerkelijk aan werken op dat
+    # moment": a work queue hands out records (switched off by `work_queue = false`).
+    behaviours=("agreement_per_assignment", "work_queue"),
 )
 
 
@@ -31,6 +33,7 @@ class LeadgenSettings(Schema):
     purge_unverified_after_months = fields.Integer(load_default=12, strict=True, validate=validate.Range(min=1))
     delete_when_contact_left = fields.Boolean(load_default=True)
     agreement_per_assignment = fields.Boolean(load_default=True)
+    work_queue = fields.Boolean(load_default=True)
 
     @validates_schema
     def _verify_before_purge(self, data, **_kwargs):

@@ -36,8 +36,8 @@ from flask import abort, g, request
 from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
-KINDS = ("person", "call_note", "company", "assignment", "client_org", "consent", "agreement", "file",
-         "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account",
+KINDS = ("person", "call_note", "client_database", "company", "assignment", "client_org", "consent", "agreement",
+         "file", "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account",
          "rights_request")
 
 _ALL = frozenset(ROLES)
@@ -46,6 +46,10 @@ _WORKERS = frozenset({ADMIN, SUPERVISOR, AGENT})
 _ASSIGNMENT_READERS = frozenset({ADMIN, SUPERVISOR, AGENT, CLIENT})
 _OWNERS = frozenset({ADMIN, SUPERVISOR, CLIENT, BOARD})  # keep a database of their own (seed 004 s.3)
 _ADMIN = frozenset({ADMIN})
+# Seed 004 s.3: "Een door de opdrachtgever geüploade database is in zijn geheel alleen in te zien door de
+# opdrachtgever, door de interne opdrachtbegeleider van Leadhunter en door de systeembeheerder" and "De
+# opdrachtgever kan te allen tijde zijn/haar eigen database inzien, downloaden, aanpassen of verwijderen".
+_DATABASE_READERS = frozenset({ADMIN, SUPERVISOR, CLIENT})
 
 MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "person": {
@@ -56,9 +60,14 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "verify": _WORKERS,
     },
     "call_note": {"list": _ASSIGNMENT_READERS, "view": _ASSIGNMENT_READERS, "create": _WORKERS},
+    # A client organisation's whole database (issue 11): seen and downloaded by the client, the supervisor of
+    # its assignments and the administrator; deleted (through the erasure path) by the client and the admin.
+    "client_database": {"view": _DATABASE_READERS, "export": _DATABASE_READERS, "erase": frozenset({ADMIN, CLIENT})},
     "assignment": {
         "list": _ASSIGNMENT_READERS, "view": _ASSIGNMENT_READERS,
-        "create": _STAFF, "edit": _STAFF, "erase": _STAFF, "manage": _STAFF,
+        # Seed 004 s.4.3: "De opdrachtgever kan de opdracht verwijderen, dan worden ook de gespreksverslagen
+        # verwijderd": the client deletes its own assignments too (scopes: only its own organisation's).
+        "create": _STAFF, "edit": _STAFF, "erase": _DATABASE_READERS, "manage": _STAFF,
         "note": _WORKERS, "export": frozenset({ADMIN, SUPERVISOR, CLIENT}),
     },
     "company": {

@@ -19,6 +19,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
+from saas.core import clock
 from saas.core.tenancy import require_tenant_id
 from saas.extensions import db
 from saas.plugins.manager import current_registry
@@ -38,6 +39,20 @@ def agreement_required() -> bool:
     behaviour one of the tenant's plugins declares (leadgen: a new agreement for every assignment)."""
     tenant = db.session.get(Tenant, require_tenant_id())
     return bool(current_registry().plugins_with("agreement_per_assignment", tenant.plugins or [], tenant.settings or {}))
+
+
+def work_queue_in_use() -> bool:
+    """Whether agents see only the records checked out to them (seed 004 s.3: "krijgen alleen die gegevens
+    te zien waar ze daadwerkelijk aan werken op dat moment"): a behaviour one of the tenant's plugins declares
+    (leadgen), switched off per tenant by its setting of the same name."""
+    tenant = db.session.get(Tenant, require_tenant_id())
+    return bool(current_registry().plugins_with("work_queue", tenant.plugins or [], tenant.settings or {}))
+
+
+def checked_out_to(membership):
+    """WHERE condition on AssignmentSubject: the links checked out to this agent, not yet expired."""
+    return sa.and_(AssignmentSubject.checked_out_to == membership.user_id,
+                   AssignmentSubject.checked_out_until > clock.now())
 
 
 def open_assignment_ids(membership) -> sa.Select:
@@ -66,15 +81,21 @@ def uses_only_usable(membership) -> bool:
 
 # ---- people ----------------------------------------------------------------------------------------------
 
-def visible_subject_ids_for(membership) -> sa.Select:
+def visible_subject_ids_for(membership, *, verifying: bool = False) -> sa.Select:
     """The ids of the people of this agent's open assignments who belong to the assignment's client
-    organisation (a link to anyone else is a broken record: never shown)."""
+    organisation (a link to anyone else is a broken record: never shown). With the work queue, only those
+    checked out to the agent now; `verifying` also lets through the people flagged for verification (seed
+    004 s.4.2: the agent is asked to check them; they are never handed out for use)."""
     person = aliased(DataSubject)  # its own alias: not correlated with an outer query on DataSubject
-    return (sa.select(AssignmentSubject.subject_id)
-            .join(Assignment, Assignment.id == AssignmentSubject.assignment_id)
-            .join(person, person.id == AssignmentSubject.subject_id)
-            .where(AssignmentSubject.assignment_id.in_(open_assignment_ids(membership)),
-                   person.client_org_id == Assignment.client_org_id))
+    query = (sa.select(AssignmentSubject.subject_id)
+             .join(Assignment, Assignment.id == AssignmentSubject.assignment_id)
+             .join(person, person.id == AssignmentSubject.subject_id)
+             .where(AssignmentSubject.assignment_id.in_(open_assignment_ids(membership)),
+                    person.client_org_id == Assignment.client_org_id))
+    if work_queue_in_use():   # only what is checked out to them now, not the whole assignment
+        held = checked_out_to(membership)
+        query = query.where(sa.or_(held, person.needs_verification_since.is_not(None)) if verifying else held)
+    return query
 
 
 def _not_hr():
@@ -111,7 +132,8 @@ def subject_conditions(membership, *, verifying: bool = False) -> list:
     if role == CLIENT:
         return [DataSubject.client_org_id == membership.client_org_id, _not_hr()]
     if role == AGENT:
-        return [DataSubject.id.in_(visible_subject_ids_for(membership)), usable_by_agents(verifying=verifying),
+        return [DataSubject.id.in_(visible_subject_ids_for(membership, verifying=verifying)),
+                usable_by_agents(verifying=verifying),
                 _not_hr()]
     return [_NOTHING]
 
@@ -208,6 +230,18 @@ def assignment_people(assignment: Assignment) -> list:
     return [DataSubject.id.in_(linked), DataSubject.client_org_id == assignment.client_org_id]
 
 
+def database_in_scope(membership, client_org_id) -> bool:
+    """Whether `membership` sees this client organisation's whole database (seed 004 s.3): the client its
+    own, the supervisor of one of its assignments, the administrator every one; nobody else."""
+    if membership is None or membership.role == ADMIN:
+        return True
+    if membership.role == CLIENT:
+        return membership.client_org_id == client_org_id
+    if membership.role == SUPERVISOR:
+        return client_org_id in set(db.session.scalars(supervised_client_org_ids(membership)))
+    return False
+
+
 # ---- companies -------------------------------------------------------------------------------------------
 
 def company_conditions(membership) -> list:
@@ -253,6 +287,8 @@ def in_scope(membership, action: str, record) -> bool:
     if isinstance(record, DataSubject):
         return can_see_subject(membership, record, verifying=action == "verify")
     if isinstance(record, Assignment):
+        if action == "erase" and membership is not None and membership.role == CLIENT:
+            return can_see_assignment(membership, record)   # seed 004 s.4.3: the client deletes its own
         if action in ("create", "edit", "erase", "manage"):
             return can_see_assignment(membership, record) and can_manage_assignment(membership, record)
         if action == "note":

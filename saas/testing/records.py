@@ -8,7 +8,7 @@ Each writes as the system in the tenant given, commits, and leaves the test's te
 - `add_note(tenant, assignment_id, subject_id, body)` -> call note id.
 - `make_company(tenant, name="Bakkerij Jansen BV", **fields)` -> company id.
 - `count(tenant, model, *conditions)` -> number of rows.
-- `leadgen_tenant(make_tenant, agreement_per_assignment=True)` -> a tenant with the leadgen sector.
+- `leadgen_tenant(make_tenant, agreement_per_assignment=True, work_queue=False)` -> a tenant with the leadgen sector.
 """
 from __future__ import annotations
 
@@ -90,7 +90,9 @@ def count(tenant, model, *conditions) -> int:
         return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*conditions))
 
 
-def leadgen_tenant(make_tenant, agreement_per_assignment: bool = True):
+def leadgen_tenant(make_tenant, agreement_per_assignment: bool = True, work_queue: bool = False):
+    """A leadgen tenant. `work_queue` off by default: most tests are about the assignment-level rules, which
+    the work queue (agents see only records checked out to them) narrows further; its tests switch it on."""
     return make_tenant(plugins=["leadgen"], settings={"leadgen": {
         "verify_after_months": 6, "purge_unverified_after_months": 12, "delete_when_contact_left": True,
-        "agreement_per_assignment": agreement_per_assignment}})
+        "agreement_per_assignment": agreement_per_assignment, "work_queue": work_queue}})

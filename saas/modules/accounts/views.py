@@ -71,6 +71,7 @@ NAVIGATION = (
     ("accounts.members.index", _l("Users"), ("manage", "member")),
     ("subjects.index", _l("Data subjects"), ("list", "person")),
     ("assignments.index", _l("Assignments"), ("list", "assignment")),
+    ("databases.index", _l("Database"), ("view", "client_database")),
     ("companies.index", _l("Companies"), ("list", "company")),
     ("retention.index", _l("Retention"), ("view", "retention")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
@@ -79,6 +80,7 @@ NAVIGATION = (
     ("outbox.index", _l("Outbox"), ("manage", "outbox")),
     ("jobs_admin.index", _l("Jobs"), ("manage", "job")),
     ("audit.index", _l("Audit"), ("list", "audit")),
+    ("tokens.index", _l("API tokens"), ("view", "account")),
 )
 
 

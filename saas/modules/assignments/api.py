@@ -18,8 +18,8 @@ from saas.modules.accounts.models import User
 from saas.modules.assignments import operations, queries
 from saas.modules.assignments.queries import find_assignment
 from saas.modules.assignments.schemas import (
-    AgentIn, AgentOut, AssignmentCreate, AssignmentOut, AssignmentUpdate, CallNoteIn, CallNoteOut, SubjectsAdded,
-    SubjectsIn,
+    AgentIn, AgentOut, AssignmentCreate, AssignmentOut, AssignmentUpdate, CallNoteIn, CallNoteListArgs, CallNoteOut,
+    SubjectsAdded, SubjectsIn,
 )
 from saas.modules.audit import operations as audit
 from saas.modules.subjects import queries as subjects_queries
@@ -153,11 +153,12 @@ class SubjectItem(MethodView):
 @blp.route("/<assignment_id>/notes")
 class CallNotes(MethodView):
     @access.requires("list", "call_note")
+    @blp.arguments(CallNoteListArgs, location="query")
     @blp.response(200, CallNoteOut(many=True))
-    def get(self, assignment_id):
-        """The assignment's call notes, oldest first. The read is audited."""
+    def get(self, args, assignment_id):
+        """The assignment's call notes, oldest first (or by company name or result). The read is audited."""
         assignment = find_assignment(assignment_id, "view")
-        notes = queries.call_notes(assignment, subjects_queries.viewer())
+        notes = queries.call_notes(assignment, subjects_queries.viewer(), args["sort"])
         audit.record("call_note.list", "assignment", assignment.id, detail={"count": len(notes)})
         return notes
 
@@ -168,6 +169,6 @@ class CallNotes(MethodView):
         """Write a call note on one of the assignment's data subjects."""
         assignment = find_assignment(assignment_id, "note")
         try:
-            return operations.add_call_note(assignment, data["subject_id"], data["body"])
+            return operations.add_call_note(assignment, data["subject_id"], data["body"], data.get("result"))
         except operations.AssignmentRejected as exc:
             exc.abort()

@@ -5,11 +5,12 @@ import uuid
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import BooleanField, DateField, IntegerField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from saas.modules.agreements.labels import STATUS_LABELS as AGREEMENT_STATUS_LABELS
-from saas.modules.assignments.operations import NOTE_MAX
+from saas.modules.assignments.operations import NOTE_MAX, QUEUE_MAX
 
 
 def _uuid_or_none(value: str | None):
@@ -53,6 +54,20 @@ class SubjectsForm(FlaskForm):
     subjects = SelectMultipleField(_l("Data subjects to add"), choices=[], validators=[DataRequired()])
 
 
+RESULT_LABELS = {
+    "appointment": _l("Appointment made"), "interested": _l("Interested"), "callback": _l("Call back"),
+    "no_interest": _l("No interest"), "not_reached": _l("Not reached"), "wrong_contact": _l("Wrong contact"),
+    "other": _l("Other"),
+}
+
+
 class CallNoteForm(FlaskForm):
     subject = SelectField(_l("Data subject"), choices=[], validators=[DataRequired()])
+    result = SelectField(_l("Result"), choices=[SelectChoice(key, label) for key, label in RESULT_LABELS.items()],
+                         default="other", validators=[DataRequired()])
     body = TextAreaField(_l("Note"), validators=[DataRequired(), Length(max=NOTE_MAX)])
+
+
+class QueueForm(FlaskForm):
+    count = IntegerField(_l("Number of records"), default=10,
+                         validators=[InputRequired(), NumberRange(min=1, max=QUEUE_MAX)])

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -43,6 +43,14 @@ class AssignmentSubject(UuidPk, TenantScoped, db.Model):
     __table_args__ = (sa.UniqueConstraint("tenant_id", "assignment_id", "subject_id"),)
     assignment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("assignment.id", ondelete="CASCADE"))
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"), index=True)
+    # The work queue (seed 004 s.3: an agent sees only what they work on at that moment): the agent this
+    # record is checked out to, and until when. Expired or empty: back in the queue.
+    checked_out_to: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
+    checked_out_until: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+# The results a call note can record, in the order the portal offers them.
+RESULTS = ("appointment", "interested", "callback", "no_interest", "not_reached", "wrong_contact", "other")
 
 
 class CallNote(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
@@ -54,6 +62,9 @@ class CallNote(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     assignment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("assignment.id", ondelete="CASCADE"))
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    # What the conversation came to (seed 004 s.4.3: sortable by company, result and date, never by content):
+    # one of `RESULTS`, plain text so it can be sorted; the note's text stays encrypted.
+    result: Mapped[str | None] = mapped_column(sa.String(24))
     body = EncryptedField()
 
     def encryption_subject_id(self):

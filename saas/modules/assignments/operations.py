@@ -12,17 +12,20 @@ or call notes stays with its client organisation.
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from saas.core import clock
 from saas.extensions import db
 from saas.access import policy as access
 from saas.access import scopes
 from saas.modules.accounts.models import Membership
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments import queries
-from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
+from saas.modules.assignments.models import RESULTS, Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.audit import operations as audit
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.subjects import queries as subjects_queries
@@ -208,21 +211,24 @@ def remove_subject(assignment: Assignment, subject_id: uuid.UUID) -> bool:
     return bool(removed)
 
 
-def add_call_note(assignment: Assignment, subject_id: uuid.UUID, body: str) -> CallNote:
-    """A note of a call with one of the assignment's subjects, encrypted with that subject's key."""
+def add_call_note(assignment: Assignment, subject_id: uuid.UUID, body: str, result: str | None = None) -> CallNote:
+    """A note of a call with one of the assignment's subjects, encrypted with that subject's key, with what the
+    call came to (`result`, one of `RESULTS`: plain, so the notes can be sorted by it)."""
     member = subjects_queries.viewer()
     access.require("note", assignment)
     body = (body or "").strip()
     problems = {}
     if not body or len(body) > NOTE_MAX:
         problems["body"] = [_l("Write the note (at most %(max)s characters).", max=NOTE_MAX)]
+    if result is not None and result not in RESULTS:
+        problems["result"] = [_l("Choose one of the results.")]
     if db.session.scalar(sa.select(DataSubject.id).where(
             DataSubject.id == subject_id, *scopes.assignment_people(assignment),
             *scopes.subject_conditions(member))) is None:
         problems["subject_id"] = [_l("Choose one of the assignment's data subjects that may be used.")]
     if problems:
         raise AssignmentRejected(problems)
-    note = CallNote(assignment_id=assignment.id, subject_id=subject_id,
+    note = CallNote(assignment_id=assignment.id, subject_id=subject_id, result=result,
                     author_id=member.user_id if member is not None else None)
     note.body = body
     db.session.add(note)
@@ -230,3 +236,59 @@ def add_call_note(assignment: Assignment, subject_id: uuid.UUID, body: str) -> C
     audit.record("call_note.create", "call_note", note.id,
                  detail={"assignment_id": str(assignment.id), "subject_id": str(subject_id)})
     return note
+
+
+# ---- the work queue (seed 004 s.3: an agent sees only what they work on at that moment) -------------------
+
+QUEUE_MAX = 50
+LOCAL_ZONE = ZoneInfo("Europe/Amsterdam")
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The next local midnight after `moment`, in UTC as stored (SQLite keeps no zone): a checked-out record
+    returns to the queue then."""
+    local = moment.astimezone(LOCAL_ZONE)
+    return datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), LOCAL_ZONE).astimezone(timezone.utc)
+
+
+def check_out_next(assignment: Assignment, count: int) -> int:
+    """Hand the current agent the next `count` free records of an open assignment, until the end of the day.
+    A record is free when nobody holds it or their hold expired; flagged, restricted and departed people are
+    never handed out. Rows are locked and skipped when another agent takes them at the same moment
+    (PostgreSQL; SQLite runs one writer). Returns how many were checked out."""
+    member = subjects_queries.viewer()
+    access.require("note", assignment)
+    if not 1 <= count <= QUEUE_MAX:
+        raise AssignmentRejected({"count": [_l("Ask for 1 to %(max)s records.", max=QUEUE_MAX)]})
+    if member is None or not assignment.active:
+        return 0
+    now = clock.now()
+    free = (sa.select(AssignmentSubject).join(DataSubject, DataSubject.id == AssignmentSubject.subject_id)
+            .where(AssignmentSubject.assignment_id == assignment.id,
+                   DataSubject.client_org_id == assignment.client_org_id, scopes.usable_by_agents(),
+                   sa.or_(AssignmentSubject.checked_out_to.is_(None), AssignmentSubject.checked_out_until <= now))
+            .order_by(DataSubject.created_at, AssignmentSubject.id).limit(count)
+            .with_for_update(of=AssignmentSubject, skip_locked=True))
+    links = list(db.session.scalars(free))
+    until = end_of_day(now)
+    for link in links:
+        link.checked_out_to, link.checked_out_until = member.user_id, until
+    db.session.flush()
+    if links:
+        audit.record("assignment.check_out", "assignment", assignment.id, detail={"count": len(links)})
+    return len(links)
+
+
+def release_checked_out(assignment: Assignment) -> int:
+    """Give the current agent's records of this assignment back to the queue."""
+    member = subjects_queries.viewer()
+    access.require("note", assignment)
+    if member is None:
+        return 0
+    released = db.session.execute(
+        sa.update(AssignmentSubject).where(AssignmentSubject.assignment_id == assignment.id,
+                                           AssignmentSubject.checked_out_to == member.user_id)
+        .values(checked_out_to=None, checked_out_until=None).execution_options(synchronize_session=False)).rowcount
+    if released:
+        audit.record("assignment.release", "assignment", assignment.id, detail={"count": released})
+    return released

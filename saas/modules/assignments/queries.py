@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from saas.core import clock
+from saas.core.crypto.keyring import keyring
 from saas.core.web import get_or_404
 from saas.extensions import db
 from saas.access import policy as access
@@ -19,6 +21,7 @@ from saas.modules.agreements.models import Agreement
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.clients.models import ClientOrganisation
 from saas.modules.erasure import queries as erasure_queries
+from saas.modules.companies.models import Company
 from saas.modules.subjects.models import DataSubject
 
 # The processor-agreement setting of the leadgen plugin is read in one function: scopes.agreement_required.
@@ -95,17 +98,55 @@ def subject_ids_of(assignment: Assignment) -> set[uuid.UUID]:
         sa.select(AssignmentSubject.subject_id).where(AssignmentSubject.assignment_id == assignment.id)))
 
 
-def call_notes(assignment: Assignment, membership: Membership | None) -> list[CallNote]:
-    """The assignment's call notes, oldest first, on the people `membership` may see in it (an agent does
-    not get the notes of a person flagged for verification)."""
+# Seed 004 s.4.3: call notes are sortable by company name, result and date, never by their content.
+NOTE_SORTS = ("date", "company", "result")
+
+
+def call_notes(assignment: Assignment, membership: Membership | None, sort: str = "date") -> list[CallNote]:
+    """The assignment's call notes on the people `membership` may see in it (an agent does not get the notes
+    of a person flagged for verification), oldest first or by company name or result (`NOTE_SORTS`)."""
     if not scopes.can_see_assignment(membership, assignment):
         return []
     query = (sa.select(CallNote).join(DataSubject, DataSubject.id == CallNote.subject_id)
+             .outerjoin(Company, Company.id == DataSubject.company_id)
              .where(CallNote.assignment_id == assignment.id, DataSubject.client_org_id == assignment.client_org_id,
                     *scopes.subject_conditions(membership)))
-    notes = list(db.session.scalars(query.order_by(CallNote.created_at, CallNote.id)))
+    order = {"company": (Company.name, CallNote.created_at), "result": (CallNote.result, CallNote.created_at)}
+    notes = list(db.session.scalars(query.order_by(*order.get(sort, ()), CallNote.created_at, CallNote.id)))
     gone = erasure_queries.gone_ids([note.subject_id for note in notes])   # a note is sealed with its person's key
     return [note for note in notes if note.subject_id not in gone] if gone else notes
+
+
+def company_names_of(subject_ids) -> dict:
+    """subject id -> the name of the company the person works at (general business data)."""
+    ids = list(subject_ids)
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(DataSubject.id, Company.name)
+                                   .join(Company, Company.id == DataSubject.company_id)
+                                   .where(DataSubject.id.in_(ids))).all())
+
+
+def checked_out(assignment: Assignment, membership: Membership) -> list[tuple[DataSubject, object]]:
+    """The records of this assignment checked out to this member now, with until when."""
+    rows = list(db.session.execute(
+        sa.select(DataSubject, AssignmentSubject.checked_out_until)
+        .join(AssignmentSubject, AssignmentSubject.subject_id == DataSubject.id)
+        .where(AssignmentSubject.assignment_id == assignment.id, scopes.checked_out_to(membership),
+               *scopes.assignment_people(assignment), scopes.usable_by_agents())
+        .order_by(DataSubject.created_at, DataSubject.id)).all())
+    keyring().prefetch([subject.id for subject, _until in rows])
+    return rows
+
+
+def queue_size(assignment: Assignment) -> int:
+    """How many records of the assignment nobody holds now (counts only)."""
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(AssignmentSubject)
+        .join(DataSubject, DataSubject.id == AssignmentSubject.subject_id)
+        .where(AssignmentSubject.assignment_id == assignment.id, DataSubject.client_org_id == assignment.client_org_id,
+               scopes.usable_by_agents(),
+               sa.or_(AssignmentSubject.checked_out_to.is_(None), AssignmentSubject.checked_out_until <= clock.now())))
 
 
 def call_notes_of_subject(subject: DataSubject, membership: Membership | None) -> list[tuple[CallNote, Assignment]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from saas.api.schemas import UtcDateTime
+from saas.modules.assignments.models import RESULTS
 from saas.modules.assignments.operations import NOTE_MAX
 
 
@@ -54,7 +55,13 @@ class SubjectsAdded(Schema):
 
 class CallNoteIn(Schema):
     subject_id = fields.UUID(required=True)
+    result = fields.String(validate=validate.OneOf(RESULTS), metadata={"description": "What the call came to."})
     body = fields.String(required=True, validate=validate.Length(min=1, max=NOTE_MAX))
+
+
+class CallNoteListArgs(Schema):
+    sort = fields.String(load_default="date", validate=validate.OneOf(("date", "company", "result")),
+                         metadata={"description": "By date, company name or result; never by the note's text."})
 
 
 class CallNoteOut(Schema):
@@ -62,5 +69,6 @@ class CallNoteOut(Schema):
     assignment_id = fields.UUID()
     subject_id = fields.UUID()
     author_id = fields.UUID(allow_none=True)
+    result = fields.String(allow_none=True)
     body = fields.String()
     created_at = UtcDateTime()

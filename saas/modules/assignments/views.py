@@ -20,7 +20,9 @@ from saas.access import policy, scopes
 from saas.modules.accounts import queries as accounts_queries
 from saas.core.forms import EmptyForm
 from saas.modules.assignments import operations, queries
-from saas.modules.assignments.forms import AgentForm, AssignmentForm, CallNoteForm, SubjectsForm
+from saas.modules.assignments.forms import (
+    RESULT_LABELS, AgentForm, AssignmentForm, CallNoteForm, QueueForm, SubjectsForm,
+)
 from saas.modules.audit import operations as audit
 from saas.modules.subjects.forms import add_errors
 from saas.modules.erasure import queries as erasure_queries
@@ -114,7 +116,8 @@ def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None
     subjects = queries.subjects_of(assignment, member)
     # Flagged people are listed apart for those who verify them but may not use them yet (agents).
     flagged = queries.flagged_subjects_of(assignment, member) if scopes.uses_only_usable(member) else []
-    notes = queries.call_notes(assignment, member)
+    sort = request.args.get("sort") if request.args.get("sort") in queries.NOTE_SORTS else "date"
+    notes = queries.call_notes(assignment, member, sort)
     names = {subject.id: subject.full_name for subject in subjects}
     can_write = access.can(member, "note", assignment)
     if can_write:
@@ -139,6 +142,8 @@ def _render_show(assignment, note_form=None, subjects_form=None, agent_form=None
         organisation=accounts_queries.client_organisation_name(assignment.client_org_id),
         agreement_state=queries.agreement_status(assignment), agreement_required=queries.agreement_required(),
         supervisor=queries.display_name(assignment.supervisor_id), works_on_it=scopes.uses_only_usable(member),
+        sort=sort, note_companies=queries.company_names_of({note.subject_id for note in notes}),
+        result_labels=RESULT_LABELS, work_queue=scopes.uses_only_usable(member) and scopes.work_queue_in_use(),
     )
     if status >= 400:
         transaction.persist_now()   # the page shows personal data: its audit line lands even with a refused form
@@ -234,7 +239,7 @@ def add_note(assignment_id):
     if not form.validate():
         return _render_show(assignment, note_form=form, status=400)
     try:
-        operations.add_call_note(assignment, uuid.UUID(form.subject.data), form.body.data)
+        operations.add_call_note(assignment, uuid.UUID(form.subject.data), form.body.data, form.result.data)
     except operations.AssignmentRejected as exc:
         db.session.rollback()
         add_errors(form, exc.errors, {"subject_id": "subject"})
@@ -255,6 +260,49 @@ def delete(assignment_id):
     notes = operations.delete_assignment(assignment)
     flash(_("The assignment and its %(count)s call notes were deleted.", count=notes), "success")
     return redirect(url_for(".index"))
+
+
+# ---- the work queue ------------------------------------------------------------------------------------------
+
+def _render_queue(assignment, form, status=200):
+    rows = queries.checked_out(assignment, g.membership)
+    audit.record("assignment.queue.view", "assignment", assignment.id, detail={"subjects": len(rows)})
+    page = render_template("assignments/queue.html", assignment=assignment, rows=rows, form=form,
+                           action_form=EmptyForm(), free=queries.queue_size(assignment))
+    if status >= 400:
+        transaction.persist_now()   # personal data was shown: its audit line lands with a refused form
+    return page, status
+
+
+@bp.get("/assignments/<assignment_id>/queue")
+@access.requires("note", "assignment")
+def queue(assignment_id):
+    """The records checked out to the current agent, and a button for the next ones."""
+    return _render_queue(queries.find_assignment(assignment_id, "note"), QueueForm())
+
+
+@bp.post("/assignments/<assignment_id>/queue")
+@access.requires("note", "assignment")
+def check_out(assignment_id):
+    assignment = queries.find_assignment(assignment_id, "note")
+    form = QueueForm()
+    if not form.validate():
+        return _render_queue(assignment, form, 400)
+    taken = operations.check_out_next(assignment, form.count.data)
+    if taken:
+        flash(_("%(count)s records are yours until the end of the day.", count=taken), "success")
+    else:
+        flash(_("No records are free in this assignment right now."), "warning")
+    return redirect(url_for(".queue", assignment_id=assignment_id))
+
+
+@bp.post("/assignments/<assignment_id>/queue/release")
+@access.requires("note", "assignment")
+def release(assignment_id):
+    assignment = _managed(assignment_id, "note")
+    released = operations.release_checked_out(assignment)
+    flash(_("%(count)s records went back to the queue.", count=released), "success")
+    return redirect(url_for(".queue", assignment_id=assignment_id))
 
 
 def _uuid_or_404(value) -> uuid.UUID:
