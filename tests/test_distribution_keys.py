@@ -57,8 +57,11 @@ def key_problems(table: str, primary_key: list[str], uniques: list[tuple[str, li
             continue   # to a reference table: allowed
         pairs = dict(zip(fk["columns"], fk["referred_columns"]))
         if pairs.get("tenant_id") != "tenant_id":
+            own = [c for c in fk["columns"] if c != "tenant_id"]
+            fix = f'tenant_fk("{own[0]}", "{fk["referred_table"]}", ondelete=...)' if len(own) == 1 else "tenant_fk"
             problems.append(f"{table}: foreign key {fk['name']} {_columns(fk['columns'])} -> {fk['referred_table']}"
-                            f"{_columns(fk['referred_columns'])} does not pair tenant_id with tenant_id")
+                            f"{_columns(fk['referred_columns'])} does not pair tenant_id with tenant_id; "
+                            f"use {fix} in __table_args__ (saas.core.models)")
         ondelete = (fk.get("ondelete") or "").upper()
         if ondelete.startswith("SET NULL") and "(" not in ondelete:
             problems.append(f"{table}: foreign key {fk['name']} ON DELETE SET NULL would null tenant_id too: "
@@ -150,7 +153,8 @@ def test_the_checks_name_the_table_and_constraint_that_break_the_rule():
         "child: primary key (id) lacks tenant_id",
         "child: unique (unnamed) (code) lacks tenant_id",
         "child: unique ix_child_pair (parent_id, other_id) lacks tenant_id",
-        "child: foreign key fk_child_parent (parent_id) -> parent(id) does not pair tenant_id with tenant_id",
+        "child: foreign key fk_child_parent (parent_id) -> parent(id) does not pair tenant_id with tenant_id; "
+        'use tenant_fk("parent_id", "parent", ondelete=...) in __table_args__ (saas.core.models)',
         "child: foreign key fk_child_other ON DELETE SET NULL would null tenant_id too: name the column, "
         "SET NULL (x_id) (saas.core.models.tenant_fk does)",
         "platform: reference table's foreign key fk_p refers to tenant table parent",
