@@ -10,11 +10,20 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
+
+def _fk_columns(constraint, _table) -> str:
+    """A foreign key's own column: tenant_id, the first column of every key between tenant tables
+    (saas.core.models.tenant_fk), is left out of its name."""
+    names = [column.name for column in constraint.columns if column.name != "tenant_id"]
+    return "_".join(names or ["tenant_id"])
+
+
 NAMING = {
+    "fk_columns": _fk_columns,
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "fk": "fk_%(table_name)s_%(fk_columns)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import sqlalchemy as sa
+from alembic.ddl.sqlite import SQLiteImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
@@ -64,3 +65,20 @@ def pending_upgrade(engines, migrations_dir: str) -> list[str]:
 
 def is_database_error(exc: BaseException) -> bool:
     return isinstance(exc, (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.NoSuchTableError))
+
+
+class _SQLiteImpl(SQLiteImpl):
+    """Alembic on SQLite, told that a foreign key's `SET NULL (x_id)` (the models' form, saas.core.models.tenant_fk)
+    is what SQLite stores as plain SET NULL: SQLite has no column list there, so they are the same key and
+    autogenerate must not drop and re-add it. Registered for the "sqlite" dialect by defining it."""
+
+    __dialect__ = "sqlite"
+
+    def correct_for_autogen_foreignkeys(self, conn_fks, metadata_fks) -> None:
+        super().correct_for_autogen_foreignkeys(conn_fks, metadata_fks)
+        by_name = {fk.name: fk for fk in metadata_fks if fk.name}
+        for reflected in conn_fks:
+            model = by_name.get(reflected.name)
+            if model is not None and model.ondelete and "(" in model.ondelete and reflected.ondelete \
+                    and reflected.ondelete.upper() == model.ondelete.split("(")[0].strip().upper():
+                reflected.ondelete = model.ondelete

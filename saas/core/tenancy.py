@@ -58,13 +58,19 @@ def new_id() -> uuid.UUID:
 
 
 class TenantScoped:
-    """Mixin for every table owned by a tenant."""
+    """Mixin for every table owned by a tenant.
+
+    `tenant_id` is the distribution column of a distributed PostgreSQL (Citus, docs/scaling.md), which
+    requires it in every primary key, unique constraint and foreign key of the table. So it is part of the
+    primary key, as its first column: the key's index then also serves every scan of one tenant, and the
+    table needs no index of its own on tenant_id. A model that declares `tenant_id` itself keeps it a
+    primary key column (tests/test_distribution_keys.py checks every tenant table)."""
 
     __tenant_scoped__ = True
 
     @declared_attr
     def tenant_id(cls) -> Mapped[int]:
-        return mapped_column(sa.Integer, nullable=False, index=True)
+        return mapped_column(sa.Integer, primary_key=True, autoincrement=False, sort_order=-100)
 
 
 def _is_tenant_mapper(mapper) -> bool:

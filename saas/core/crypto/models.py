@@ -36,7 +36,9 @@ class SubjectKey(TenantScoped, db.Model):
     __bind_key__ = "keys"
     __tablename__ = "subject_key"
     __table_args__ = (sa.Index("ix_subject_key_tenant_version", "tenant_id", "tenant_key_version"),)
-    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    # Primary key (tenant_id, subject_id, generation), as for every tenant table (`TenantScoped`); the ORM
+    # knows a key by subject and generation, as before.
+    __mapper_args__ = {"primary_key": ["subject_id", "generation"]}
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     generation: Mapped[int] = mapped_column(sa.Integer, primary_key=True, default=1)
     tenant_key_version: Mapped[int] = mapped_column(sa.Integer)
@@ -49,7 +51,7 @@ class ShreddedSubject(TenantScoped, db.Model):
 
     __bind_key__ = "keys"
     __tablename__ = "shredded_subject"
-    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
+    __mapper_args__ = {"primary_key": ["subject_id"]}   # table: (tenant_id, subject_id)
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     shredded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
     reason: Mapped[str] = mapped_column(sa.String(40))
@@ -62,7 +64,7 @@ class RestrictedSubject(TenantScoped, db.Model):
 
     __bind_key__ = "keys"
     __tablename__ = "restricted_subject"
-    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False, index=True)
+    __mapper_args__ = {"primary_key": ["subject_id"]}   # table: (tenant_id, subject_id)
     subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True)
     kept_fields: Mapped[str] = mapped_column(sa.String(300))     # field names, comma-separated
     reason: Mapped[str | None] = mapped_column(sa.String(200))

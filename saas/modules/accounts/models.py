@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.core import clock
 from saas.core.crypto.fields import EncryptedField, EncryptedRow, normalise_email
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
@@ -61,12 +61,13 @@ class Membership(UuidPk, TenantScoped, Timestamps, db.Model):
     __tablename__ = "membership"
     __table_args__ = (
         sa.UniqueConstraint("tenant_id", "user_id"),
+        tenant_fk("client_org_id", "client_organisation"),
         sa.CheckConstraint("role IN ('admin','supervisor','agent','client','board')", name="role"),
         sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name="client_has_org"),
     )
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(sa.String(12))
-    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"))
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     user: Mapped[User] = relationship(lazy="joined")
 
 
@@ -75,11 +76,11 @@ class ApiToken(UuidPk, TenantScoped, db.Model):
     shown once. `prefix` (the token's first characters) names it in lists and in the audit log."""
 
     __tablename__ = "api_token"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "prefix"),)
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "prefix"), sa.UniqueConstraint("tenant_id", "token_hash"))
     user_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(80))
     prefix: Mapped[str] = mapped_column(sa.String(12))
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=clock.now)
     last_used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -112,12 +113,14 @@ class Invitation(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
 
     __tablename__ = "invitation"
     __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "token_hash"),
+        tenant_fk("client_org_id", "client_organisation"),
         sa.CheckConstraint("role IN ('admin','supervisor','agent','client')", name="role"),
         sa.CheckConstraint("(role = 'client') = (client_org_id IS NOT NULL)", name="client_has_org"),
     )
     role: Mapped[str] = mapped_column(sa.String(12))
-    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"))
-    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
+    token_hash: Mapped[str] = mapped_column(sa.String(64))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     invited_by: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.core.crypto.fields import EncryptedField, EncryptedRow, normalise_email
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
@@ -43,19 +43,22 @@ class Agreement(UuidPk, TenantScoped, Timestamps, db.Model):
     __table_args__ = (
         sa.Index("ix_agreement_tenant_status", "tenant_id", "status"),
         sa.UniqueConstraint("tenant_id", "number"),
+        tenant_fk("template_id", "agreement_template"),
+        tenant_fk("client_org_id", "client_organisation"),
+        tenant_fk("supersedes_id", "agreement"),
     )
     number: Mapped[str] = mapped_column(sa.String(20))          # human reference, e.g. VO-2026-0007
-    template_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreement_template.id"))
+    template_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     tenant_role: Mapped[str] = mapped_column(sa.String(12))     # controller | processor
     counterparty_name: Mapped[str] = mapped_column(sa.String(200))
     counterparty_kvk: Mapped[str | None] = mapped_column(sa.String(8))
-    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"))
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     # Merge-field values (subject matter, duration, nature, purpose, data types, subject categories,
     # sub-processors, security measures, retention, end of contract): organisation data, no personal data.
     fields: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     status: Mapped[str] = mapped_column(sa.String(16), default="draft")
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
-    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("agreement.id"))
+    supersedes_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     # The exact PDF shown to and signed by the signers, and the sealed result (files module ids).
     document_file_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     document_sha256: Mapped[str | None] = mapped_column(sa.String(64))
@@ -79,8 +82,11 @@ class Signer(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     tenant key (a signer is not a data subject of the tenant's registers)."""
 
     __tablename__ = "agreement_signer"
-    __table_args__ = (sa.Index("ix_signer_agreement", "tenant_id", "agreement_id"),)
-    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"))
+    __table_args__ = (
+        sa.Index("ix_signer_agreement", "tenant_id", "agreement_id"),
+        tenant_fk("agreement_id", "agreement", ondelete="CASCADE"),
+    )
+    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     side: Mapped[str] = mapped_column(sa.String(12))            # counterparty | tenant
     user_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)  # the tenant's countersigning user
     status: Mapped[str] = mapped_column(sa.String(12), default="invited")  # invited | viewed | signed | declined
@@ -100,9 +106,13 @@ class SigningEvent(UuidPk, EncryptedRow, TenantScoped, db.Model):
     the SHA-256 of the document at that moment. IP address and user agent are encrypted."""
 
     __tablename__ = "agreement_event"
-    __table_args__ = (sa.Index("ix_agreement_event_agreement", "tenant_id", "agreement_id", "at"),)
-    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"))
-    signer_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("agreement_signer.id", ondelete="SET NULL"))
+    __table_args__ = (
+        sa.Index("ix_agreement_event_agreement", "tenant_id", "agreement_id", "at"),
+        tenant_fk("agreement_id", "agreement", ondelete="CASCADE"),
+        tenant_fk("signer_id", "agreement_signer", ondelete="SET NULL"),
+    )
+    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
+    signer_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     actor_user_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     kind: Mapped[str] = mapped_column(sa.String(24))   # created | sent | opened | code_sent | code_failed | viewed
     #                                                  # | signed | declined | countersigned | sealed | revoked ...
@@ -121,7 +131,11 @@ class SubProcessor(UuidPk, TenantScoped, Timestamps, db.Model):
     announced to the controller, who may object until `objection_until`."""
 
     __tablename__ = "sub_processor"
-    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("agreement.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (
+        tenant_fk("agreement_id", "agreement", ondelete="CASCADE"),
+        sa.UniqueConstraint("tenant_id", "objection_token_hash"),
+    )
+    agreement_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     country: Mapped[str] = mapped_column(sa.String(2), default="NL")
     purpose: Mapped[str] = mapped_column(sa.String(300))
@@ -131,7 +145,7 @@ class SubProcessor(UuidPk, TenantScoped, Timestamps, db.Model):
     objected_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     objection_reason: Mapped[str | None] = mapped_column(sa.String(500))
     # SHA-256 of the secret in the controller's objection link (the link itself is only in the mail).
-    objection_token_hash: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32), unique=True)
+    objection_token_hash: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32))
 
 
 class PublishedTemplateChanged(ValueError):

@@ -6,7 +6,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
@@ -20,11 +20,12 @@ class Company(UuidPk, TenantScoped, Timestamps, db.Model):
     __table_args__ = (
         sa.Index("ix_company_tenant_name", "tenant_id", "name"),
         sa.UniqueConstraint("tenant_id", "kvk_number"),
+        tenant_fk("client_org_id", "client_organisation"),
     )
     name: Mapped[str] = mapped_column(sa.String(200))
     kvk_number: Mapped[str | None] = mapped_column(sa.String(8))
     city: Mapped[str | None] = mapped_column(sa.String(100))
     website: Mapped[str | None] = mapped_column(sa.String(200))
-    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"), index=True)
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     last_verified_on: Mapped[date | None] = mapped_column(sa.Date)
     needs_verification_since: Mapped[date | None] = mapped_column(sa.Date)

@@ -6,7 +6,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
@@ -25,8 +25,10 @@ class ConsentRecord(UuidPk, TenantScoped, Timestamps, db.Model):
         # A purge deletes by subject and a request's removal nulls `request_id`: both need an index of their own.
         sa.Index("ix_consent_subject", "subject_id"),
         sa.Index("ix_consent_request", "request_id"),
+        tenant_fk("subject_id", "data_subject", ondelete="CASCADE"),
+        tenant_fk("request_id", "consent_request", ondelete="SET NULL"),
     )
-    subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"))
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     purpose: Mapped[str] = mapped_column(sa.String(60))
     legal_basis: Mapped[str] = mapped_column(sa.String(24))
     # Evidence: the exact text shown (not personal data), when, and through which channel.
@@ -37,7 +39,7 @@ class ConsentRecord(UuidPk, TenantScoped, Timestamps, db.Model):
     expires_on: Mapped[date | None] = mapped_column(sa.Date)
     withdrawn_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     # The re-consent request this grant answered, if any.
-    request_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("consent_request.id", ondelete="SET NULL"))
+    request_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
 
 
 class ConsentRequest(UuidPk, TenantScoped, Timestamps, db.Model):
@@ -45,11 +47,15 @@ class ConsentRequest(UuidPk, TenantScoped, Timestamps, db.Model):
     One per subject per due date, so a rerun of a sweep never mails twice."""
 
     __tablename__ = "consent_request"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "subject_id", "purpose", "due_on"),)
-    subject_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("data_subject.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "subject_id", "purpose", "due_on"),
+        sa.UniqueConstraint("tenant_id", "token_hash"),
+        tenant_fk("subject_id", "data_subject", ondelete="CASCADE"),
+    )
+    subject_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     purpose: Mapped[str] = mapped_column(sa.String(60))
     due_on: Mapped[date] = mapped_column(sa.Date)
-    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     mail_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     answered_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

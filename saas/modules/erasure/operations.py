@@ -35,6 +35,7 @@ from saas.core.bulk import id_in, insert_rows
 from saas.core.crypto.fields import EncryptedRow, encrypted_fields, subject_link
 from saas.core.crypto.keyring import keyring
 from saas.core.crypto.models import RestrictedSubject
+from saas.core.models import ondelete_rule
 from saas.core.tenancy import CrossTenantWrite, new_id, require_tenant_id
 from saas.extensions import db
 from saas.modules.audit import operations as audit
@@ -234,8 +235,9 @@ def subject_dependents() -> tuple[tuple[type, object, str], ...]:
         if table is subject_table or not getattr(model, "__tenant_scoped__", False):
             continue
         for fk in table.foreign_keys:
-            if fk.references(subject_table):
-                rule = (fk.ondelete or "NO ACTION").upper()
+            # Keys between tenant tables are (tenant_id, x_id): the subject is named by x_id.
+            if fk.references(subject_table) and fk.parent.name != "tenant_id":
+                rule = ondelete_rule(fk)
                 if rule not in ("CASCADE", "SET NULL"):
                     raise RuntimeError(f"{table.name}.{fk.parent.name} references data_subject without ON DELETE "
                                        "CASCADE or SET NULL: say what a purge does with its rows")

@@ -32,9 +32,6 @@ class RetentionDecision(UuidPk, TenantScoped, db.Model):
         sa.Index("ix_retention_decision_pending", "tenant_id", "id",
                  postgresql_where=sa.text("NOT completed"), sqlite_where=sa.text("NOT completed")),
     )
-    # The unique key and both indexes above start with tenant_id, so it needs no index of its own (the one
-    # `TenantScoped` adds): a sweep writes hundreds of thousands of decisions, each keeping every index up.
-    tenant_id: Mapped[int] = mapped_column(sa.Integer, nullable=False)
     record_kind: Mapped[str] = mapped_column(sa.String(10))
     record_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid)
     category: Mapped[str] = mapped_column(sa.String(24))

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.core.crypto.fields import EncryptedField, EncryptedRow, normalise_email, normalise_phone
 from saas.core.crypto.keyring import keyring
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 from saas.plugins.lifecycle import LIFECYCLE
@@ -33,11 +33,13 @@ class DataSubject(UuidPk, EncryptedRow, TenantScoped, Timestamps, LifecycleColum
         sa.Index("ix_data_subject_tenant_email", "tenant_id", "email_bidx"),
         sa.Index("ix_data_subject_tenant_phone", "tenant_id", "phone_bidx"),
         sa.Index("ix_data_subject_tenant_category", "tenant_id", "category"),
+        tenant_fk("client_org_id", "client_organisation"),
+        tenant_fk("company_id", "company"),
     )
     category: Mapped[str] = mapped_column(sa.String(24))
-    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("client_organisation.id"), index=True)
+    client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     source: Mapped[str | None] = mapped_column(sa.String(40))
-    company_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("company.id"), index=True)
+    company_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
 
     # Set by a "flag" decision: the record may not be used (called, mailed, exported) until verified.
     needs_verification_since: Mapped[date | None] = mapped_column(sa.Date)
