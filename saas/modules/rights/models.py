@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.core.crypto.fields import EncryptedField, EncryptedRow, normalise_email, normalise_phone
-from saas.core.models import Timestamps, UuidPk
+from saas.core.models import Timestamps, UuidPk, tenant_fk
 from saas.core.tenancy import TenantScoped
 from saas.extensions import db
 
@@ -94,8 +94,9 @@ class RightsRequestPerson(UuidPk, TenantScoped, db.Model):
     key: the link stays as history after the person is erased."""
 
     __tablename__ = "rights_request_person"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "request_id", "person_id"),)
-    request_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("rights_request.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "request_id", "person_id"),
+                      tenant_fk("request_id", "rights_request", ondelete="CASCADE"))
+    request_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     person_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     matched_on: Mapped[str] = mapped_column(sa.String(12))    # email | phone | staff
 
@@ -104,7 +105,8 @@ class RightsLetter(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     """A letter sent for a request, rendered from a versioned template and kept encrypted (tenant key)."""
 
     __tablename__ = "rights_letter"
-    request_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("rights_request.id", ondelete="CASCADE"), index=True)
+    __table_args__ = (tenant_fk("request_id", "rights_request", ondelete="CASCADE"),)
+    request_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
     template: Mapped[str] = mapped_column(sa.String(40))
     template_version: Mapped[int] = mapped_column(sa.Integer)
     locale: Mapped[str] = mapped_column(sa.String(2))
@@ -120,8 +122,10 @@ class RightsDownload(UuidPk, TenantScoped, Timestamps, db.Model):
     """An expiring link to the answer's files (PDF, JSON, CSV) that asks for a code sent separately."""
 
     __tablename__ = "rights_download"
-    request_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("rights_request.id", ondelete="CASCADE"), index=True)
-    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    __table_args__ = (tenant_fk("request_id", "rights_request", ondelete="CASCADE"),
+                      sa.UniqueConstraint("tenant_id", "token_hash"))
+    request_id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, index=True)
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
@@ -134,7 +138,8 @@ class PersonalLink(UuidPk, EncryptedRow, TenantScoped, Timestamps, db.Model):
     short while. The address is the one the person typed; the page shows only records holding exactly it."""
 
     __tablename__ = "rights_personal_link"
-    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
+    __table_args__ = (sa.UniqueConstraint("tenant_id", "token_hash"),)
+    token_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     code_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32))
     expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
