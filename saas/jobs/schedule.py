@@ -47,6 +47,10 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 per_tenant=True),
     PeriodicJob("agreement-expiry", "agreements", "saas.modules.agreements.jobs.expire_overdue", "45 * * * *",
                 per_tenant=True),
+    # A sweep whose worker is gone (no heartbeat) is resumed within a minute; on "default", not behind the
+    # long jobs of "sweeps". One platform job looks at every active tenant.
+    PeriodicJob("resume-stale-sweeps", "default", "saas.modules.retention.jobs.resume_stale_sweeps", "* * * * *",
+                per_tenant=False),
 )
 
 

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6d0e01c351d6
+Revision ID: 55167c02c155
 Revises: 
-Create Date: 2026-12-02 03:32:59.305739
+Create Date: 2026-12-02 05:38:05.336789
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6d0e01c351d6'
+revision = '55167c02c155'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -173,6 +173,8 @@ def upgrade_():
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('error', sa.String(length=200), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resumes', sa.Integer(), server_default='0', nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('tenant_id', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sweep_run'))
@@ -180,6 +182,7 @@ def upgrade_():
     with op.batch_alter_table('sweep_run', schema=None) as batch_op:
         batch_op.create_index('ix_sweep_run_started', ['tenant_id', 'started_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_sweep_run_tenant_id'), ['tenant_id'], unique=False)
+        batch_op.create_index('uq_sweep_run_running', ['tenant_id'], unique=True, postgresql_where=sa.text("status = 'running' AND NOT dry_run"), sqlite_where=sa.text("status = 'running' AND NOT dry_run"))
 
     op.create_table('tenant',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -727,6 +730,7 @@ def downgrade_():
     op.drop_table('user_account')
     op.drop_table('tenant')
     with op.batch_alter_table('sweep_run', schema=None) as batch_op:
+        batch_op.drop_index('uq_sweep_run_running', postgresql_where=sa.text("status = 'running' AND NOT dry_run"), sqlite_where=sa.text("status = 'running' AND NOT dry_run"))
         batch_op.drop_index(batch_op.f('ix_sweep_run_tenant_id'))
         batch_op.drop_index('ix_sweep_run_started')
 
