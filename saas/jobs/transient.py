@@ -49,10 +49,12 @@ def is_transient(exc: BaseException) -> bool:
         and "connection" in str(exc).lower()
 
 
-def retry_transient(work: Callable[[], T], *, what: str, backoff: tuple[float, ...] = BACKOFF,
-                    sleep: Callable[[float], None] = time.sleep) -> T:
+def retry_transient(work: Callable[[], T], *, what: str, backoff: tuple[float, ...] | None = None,
+                    sleep: Callable[[float], None] | None = None) -> T:
     """Run `work` (one whole transaction that can be redone); on a transient error roll back, wait and run
     it again, up to len(backoff) more times. The last error is raised when all tries failed."""
+    backoff = BACKOFF if backoff is None else backoff
+    sleep = sleep or time.sleep
     for attempt, pause in enumerate((*backoff, None)):
         try:
             return work()
