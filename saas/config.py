@@ -75,7 +75,7 @@ class Settings:
     # often it beats and after how many seconds without one its worker counts as gone (resumed).
     sweep_batch_size: int = 0
     sweep_heartbeat_seconds: float = 20
-    sweep_stale_seconds: float = 90
+    sweep_stale_seconds: float = 60
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     testing: bool = False
@@ -102,7 +102,7 @@ class Settings:
             app_role=env.get("SAAS_APP_ROLE", "saas_app"),
             sweep_batch_size=int(env.get("SAAS_SWEEP_BATCH_SIZE", "0")),
             sweep_heartbeat_seconds=float(env.get("SAAS_SWEEP_HEARTBEAT_SECONDS", "20")),
-            sweep_stale_seconds=float(env.get("SAAS_SWEEP_STALE_SECONDS", "90")),
+            sweep_stale_seconds=float(env.get("SAAS_SWEEP_STALE_SECONDS", "60")),
         )
         for key, value in overrides.items():
             setattr(s, key, value)
