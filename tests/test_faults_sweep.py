@@ -401,7 +401,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
         engine.dispose()
     wait_for(lambda: read_run(admin, run_id)["status"] == "finished", "the sweep to finish", 60)
 
-    job = Job.fetch(run.job_id, connection=redis())
+    job = Job.fetch(read_run(admin, run_id)["job_id"], connection=redis())
     print("\n[fault] PostgreSQL connections terminated 3 times: " + "; ".join(
         f"{n} connection(s) terminated, next batch committed {s:.2f} s later" for n, s in recoveries)
         + f"; RQ retries left {job.retries_left}, resumes {read_run(admin, run_id)['resumes']}")
