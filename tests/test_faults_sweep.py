@@ -121,6 +121,8 @@ def start_worker(worker_env, tmp_path):
     for proc in started:
         if proc.poll() is None:
             kill_hard(proc)
+        if os.environ.get("SAAS_FAULT_LOGS"):
+            print(f"--- {proc.log_path.name}\n" + "\n".join(proc.log_path.read_text().splitlines()[-25:]))
 
 
 @pytest.fixture()
@@ -197,7 +199,7 @@ def read_job_id(run_id) -> str:
     return _ADMIN[0] and read_run(_ADMIN[0], run_id)["job_id"]
 
 
-def start_and_finish(as_tenant, admin, tenant, timeout: float = 60) -> SweepRun:
+def start_and_finish(as_tenant, admin, tenant, timeout: float = 120) -> SweepRun:
     as_tenant(tenant)
     run = jobs.begin_sweep(tenant.id, as_of=AS_OF).run
     wait_for(lambda: read_run(admin, run.id)["status"] == "finished", f"the sweep of {tenant.slug}", timeout)
@@ -247,7 +249,7 @@ def test_worker_killed_at_a_batch_commit_is_resumed_by_the_scheduler(make_tenant
     (twin, killed), labels = twins(make_tenant, as_tenant)
     worker = start_worker()
     expected_run = start_and_finish(as_tenant, admin, twin)
-    expected = end_state(as_tenant, twin, labels, expected_run_id)
+    expected = end_state(as_tenant, twin, labels, expected_run.id)
 
     as_tenant(killed)
     run = jobs.begin_sweep(killed.id, as_of=AS_OF).run
@@ -277,7 +279,7 @@ def test_worker_killed_in_the_purge_phase_leaves_no_key_behind(make_tenant, as_t
     (twin, killed), labels = twins(make_tenant, as_tenant)
     worker = start_worker()
     expected_run = start_and_finish(as_tenant, admin, twin)
-    expected = end_state(as_tenant, twin, labels, expected_run_id)
+    expected = end_state(as_tenant, twin, labels, expected_run.id)
 
     # The key store's ledger is held: the first batch with purges deletes its rows, commits, and then waits
     # to destroy the keys; the next batch waits for that.
@@ -342,7 +344,7 @@ def test_redis_killed_and_restarted_empty_the_worker_carries_on(make_tenant, as_
     (twin, faulted), labels = twins(make_tenant, as_tenant)
     worker = start_worker(REDIS_URL=url)
     expected_run = start_and_finish(as_tenant, admin, twin)
-    expected = end_state(as_tenant, twin, labels, expected_run_id)
+    expected = end_state(as_tenant, twin, labels, expected_run.id)
 
     as_tenant(faulted)
     run = jobs.begin_sweep(faulted.id, as_of=AS_OF).run
@@ -374,7 +376,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
     (twin, faulted), labels = twins(make_tenant, as_tenant)
     start_worker()
     expected_run = start_and_finish(as_tenant, admin, twin)
-    expected = end_state(as_tenant, twin, labels, expected_run_id)
+    expected = end_state(as_tenant, twin, labels, expected_run.id)
 
     as_tenant(faulted)
     run = jobs.begin_sweep(faulted.id, as_of=AS_OF).run
@@ -441,7 +443,7 @@ def test_two_starts_at_the_same_instant_make_one_run(make_tenant, as_tenant, hea
 
     start_worker()
     expected_run = start_and_finish(as_tenant, admin, twin)
-    expected = end_state(as_tenant, twin, labels, expected_run_id)
+    expected = end_state(as_tenant, twin, labels, expected_run.id)
     wait_for(lambda: read_run(admin, runs[0].id)["status"] == "finished", "the one run to finish", 60)
     print(f"\n[fault] two starts at the same instant: one run, one job; both commands answered "
           f"{settled:.2f} s after the inserts were let go: {[o.strip().split(' of ')[1][:60] for o in outputs]}")
