@@ -387,6 +387,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
                  "the sweep to get further", 60)
         held = RunRowHeld(admin, run_id)
         wait_for(lambda: waiting_on_locks(admin) >= 1, "the next batch to wait for the run's row")
+        db.session.close()
         terminated = 0
         for name in ("data", "keys"):
             with admin[name].connect() as conn:
@@ -399,6 +400,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
         wait_for(lambda: read_run(admin, run_id)["evaluated"] > held.evaluated
                  or read_run(admin, run_id)["status"] != "running", "a batch after the termination", 60)
         recoveries.append((terminated, time.monotonic() - since))
+    db.session.close()
     for engine in db.engines.values():   # this process's pooled connections were terminated too
         engine.dispose()
     wait_for(lambda: read_run(admin, run_id)["status"] == "finished", "the sweep to finish", 60)
@@ -440,11 +442,12 @@ def test_two_starts_at_the_same_instant_make_one_run(make_tenant, as_tenant, hea
     as_tenant(raced)
     runs = db.session.scalars(sa.select(SweepRun)).all()
     assert len(runs) == 1 and queue("sweeps").job_ids == [runs[0].job_id]
+    run_id = runs[0].id
 
     start_worker()
     expected_run = start_and_finish(as_tenant, admin, twin)
     expected = end_state(as_tenant, twin, labels, expected_run.id)
-    wait_for(lambda: read_run(admin, runs[0].id)["status"] == "finished", "the one run to finish", 60)
+    wait_for(lambda: read_run(admin, run_id)["status"] == "finished", "the one run to finish", 120)
     print(f"\n[fault] two starts at the same instant: one run, one job; both commands answered "
           f"{settled:.2f} s after the inserts were let go: {[o.strip().split(' of ')[1][:60] for o in outputs]}")
-    assert end_state(as_tenant, raced, labels, runs[0].id) == expected
+    assert end_state(as_tenant, raced, labels, run_id) == expected
