@@ -22,6 +22,7 @@ import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -379,6 +380,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
     expected = end_state(as_tenant, twin, labels, expected_run.id)
 
     as_tenant(faulted)
+    faulted_id, faulted_slug = faulted.id, faulted.slug
     run = jobs.begin_sweep(faulted.id, as_of=AS_OF).run
     run_id = run.id
     recoveries = []
@@ -403,6 +405,7 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
     db.session.close()
     for engine in db.engines.values():   # this process's pooled connections were terminated too
         engine.dispose()
+    faulted = SimpleNamespace(id=faulted_id, slug=faulted_slug)   # the tenant object left with its session
     wait_for(lambda: read_run(admin, run_id)["status"] == "finished", "the sweep to finish", 60)
 
     job = Job.fetch(read_run(admin, run_id)["job_id"], connection=redis())
