@@ -412,6 +412,8 @@ def test_database_connections_terminated_three_times_cost_no_retry(make_tenant, 
     print("\n[fault] PostgreSQL connections terminated 3 times: " + "; ".join(
         f"{n} connection(s) terminated, next batch committed {s:.2f} s later" for n, s in recoveries)
         + f"; RQ retries left {job.retries_left}, resumes {read_run(admin, run_id)['resumes']}")
+    if job.retries_left != jobs.RETRIES:
+        print([result.exc_string for result in job.results() if result.exc_string])
     assert all(n >= 1 for n, _ in recoveries)
     assert job.get_status() == JobStatus.FINISHED and job.retries_left == jobs.RETRIES   # no retry used
     assert read_run(admin, run_id)["resumes"] == 0
