@@ -78,6 +78,11 @@ class Settings:
     # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust (signing events keep the IP).
     proxy_hops: int = 0
     app_role: str = "saas_app"
+    # Retention sweeps: records per batch (0: the built-in size), and the heartbeat of a running run: how
+    # often it beats and after how many seconds without one its worker counts as gone (resumed).
+    sweep_batch_size: int = 0
+    sweep_heartbeat_seconds: float = 20
+    sweep_stale_seconds: float = 60
     argon2_time_cost: int = 3
     argon2_memory_cost: int = 65536
     testing: bool = False
@@ -106,6 +111,9 @@ class Settings:
             base_url=env.get("SAAS_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
             proxy_hops=int(env.get("SAAS_PROXY_HOPS", "0")),
             app_role=env.get("SAAS_APP_ROLE", "saas_app"),
+            sweep_batch_size=int(env.get("SAAS_SWEEP_BATCH_SIZE", "0")),
+            sweep_heartbeat_seconds=float(env.get("SAAS_SWEEP_HEARTBEAT_SECONDS", "20")),
+            sweep_stale_seconds=float(env.get("SAAS_SWEEP_STALE_SECONDS", "60")),
         )
         for key, value in overrides.items():
             setattr(s, key, value)

@@ -1,11 +1,15 @@
 """`saas worker [QUEUES...] [--burst]` and `saas cron`."""
 from __future__ import annotations
 
+import logging
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
 from saas.jobs.queues import QUEUES, redis
+
+log = logging.getLogger(__name__)
 
 
 @click.command("worker")
@@ -29,10 +33,24 @@ def worker_command(queues, burst, scheduler, in_process):
 @click.command("cron")
 @with_appcontext
 def cron_command():
-    """Run the periodic jobs of saas.jobs.schedule (one or more of these may run)."""
-    from saas.jobs.schedule import build_cron
+    """Run the periodic jobs of saas.jobs.schedule (one or more of these may run). A Redis outage does not
+    end it: it waits for Redis with back-off and carries on (ticks missed meanwhile are not made up; the
+    every-minute entries, such as resuming stale sweeps, catch up on the next)."""
+    from rq.exceptions import StopRequested
 
-    build_cron(redis()).start()
+    from saas.jobs.schedule import build_cron
+    from saas.jobs.worker import REDIS_DOWN, wait_for_redis
+
+    while True:
+        try:
+            build_cron(redis()).start()   # returns on SIGTERM/SIGINT
+            return
+        except REDIS_DOWN as exc:
+            log.error("saas cron: lost Redis (%s); waiting for it instead of exiting", type(exc).__name__)
+        try:
+            wait_for_redis(redis(), "saas cron")
+        except (StopRequested, KeyboardInterrupt):
+            return
 
 
 COMMANDS: list = [worker_command, cron_command]

@@ -54,6 +54,10 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # Seed 001 "Elke nacht wordt er een back-up gemaakt": one per tenant, then pruned by its plan.
     PeriodicJob("backup", "default", "saas.modules.backups.jobs.nightly_backup", "45 0 * * *", per_tenant=True),
     PeriodicJob("rights-reminders", "default", "saas.modules.rights.jobs.send_reminders", "0 6 * * *", per_tenant=True),
+    # A sweep whose worker is gone (no heartbeat) is resumed within a minute; on "default", not behind the
+    # long jobs of "sweeps". One platform job looks at every active tenant.
+    PeriodicJob("resume-stale-sweeps", "default", "saas.modules.retention.jobs.resume_stale_sweeps", "* * * * *",
+                per_tenant=False, result_ttl=600),
 )
 
 

@@ -1,15 +1,24 @@
 """`saas sweep --tenant SLUG [--dry-run] [--now YYYY-MM-DD] [--wait] [--forecast DAYS]`."""
 from __future__ import annotations
 
+import time
+
 import click
 from flask.cli import with_appcontext
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Job
 
 from saas.core import clock
 from saas.core.tenancy import tenant_context
 from saas.extensions import db
+from saas.jobs import progress
+from saas.jobs.queues import redis
 from saas.modules.retention import engine, jobs, queries
 from saas.modules.retention.policies import active_holds, effective_policies
 from saas.modules.tenants import operations as tenants
+
+WAIT_POLL = 1.0   # seconds between looks at a run that runs elsewhere (--wait)
 
 
 @click.command("sweep")
@@ -24,10 +33,12 @@ from saas.modules.tenants import operations as tenants
 def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int | None):
     """Apply a tenant's retention policies: flag, ask for re-consent, restrict or purge what is due.
 
-    The sweep runs as a job on the "sweeps" queue (the daily one is scheduled by `saas cron`) and prints
-    its job id; with --wait it runs in this process and prints its report: records evaluated and the
-    decisions per policy and action. Interrupted? Run the same command again: it resumes. With only
-    --forecast it changes nothing and prints what becomes due, per month, rule and action.
+    The sweep runs as a job on the "sweeps" queue (the daily one is scheduled by `saas cron`). The command
+    says what it did: queued a new run (and its job id), found the run already queued or running (with its
+    progress; nothing new is queued), or found a run whose worker is gone and resumed it. With --wait it
+    runs the sweep in this process (or waits for the one running) and prints its report: records evaluated
+    and the decisions per policy and action. With only --forecast it changes nothing and prints what
+    becomes due, per month, rule and action.
     """
     try:
         tenant_id = tenants.get_by_slug(slug).id
@@ -42,16 +53,66 @@ def sweep_command(slug: str, dry_run: bool, now, wait: bool, forecast_days: int 
             click.echo(format_forecast(as_of, forecast_days))
             db.session.rollback()
             return
-        run = jobs.start_sweep(tenant_id, as_of=as_of, dry_run=dry_run, trigger="command", enqueue=not wait)
-        if not wait:
-            click.echo(f"Sweep {run.id} of {slug} as of {as_of} queued as job {run.job_id}.")
-        else:
-            result = jobs.run_sweep(tenant_id, str(run.id))
+        started = jobs.begin_sweep(tenant_id, as_of=as_of, dry_run=dry_run, trigger="command", enqueue=not wait)
+        click.echo(describe_start(slug, started))
+        if wait:
+            result = _run_or_wait(tenant_id, slug, started)
             db.session.commit()
             click.echo(format_report(slug, result))
         if forecast_days:
             click.echo(format_forecast(as_of, forecast_days))
         db.session.commit()
+
+
+def describe_start(slug: str, started: jobs.SweepStart) -> str:
+    """One truthful line: what this start did, and never "queued" when nothing was."""
+    run = started.run
+    kind = "Dry run" if run.dry_run else "Sweep"
+    head = f"{kind} {run.id} of {slug} as of {run.as_of}"
+    done = f"{run.evaluated} record(s) evaluated so far, phase {run.phase}"
+    if started.outcome == "queued":
+        return f"{head} queued as job {started.job_id}."
+    if started.outcome == "created":
+        return f"{head} started here."
+    if started.outcome == "waiting":
+        return f"{head} is already queued as job {run.job_id} and waits for a worker; nothing new was queued."
+    if started.outcome == "running":
+        beat = round(jobs.seconds_since_heartbeat(run))
+        return (f"{head} is already running as job {run.job_id} ({done}{_percent(run)}; last heartbeat {beat} s "
+                f"ago); nothing new was queued.")
+    where = f"queued as job {started.job_id}" if started.queued else "continued here"
+    return (f"{head} had stopped (its worker is gone) after {run.evaluated} record(s); "
+            f"resumed ({run.resumes}x), {where}.")
+
+
+def _percent(run) -> str:
+    """The job's own progress figure, when Redis still has it."""
+    try:
+        found = progress.read(Job.fetch(run.job_id, connection=redis()))
+    except (NoSuchJobError, RedisError):
+        return ""
+    return f", {found['percent']}% of {found['total']}" if found.get("total") else ""
+
+
+def _run_or_wait(tenant_id: int, slug: str, started: jobs.SweepStart) -> dict:
+    """--wait: run a new or resumed run here; for one that runs (or waits) elsewhere, wait for its end."""
+    run = started.run
+    if started.outcome == "waiting":
+        click.echo("Running it here; its queued job will find it finished.")
+    if started.outcome in ("created", "resumed", "waiting"):
+        return jobs.run_sweep(tenant_id, str(run.id), owner=run.job_id)
+    click.echo("Waiting for it to finish...")
+    while True:
+        db.session.rollback()
+        current = queries.get_sweep(run.id)
+        if current.status != "running":
+            return jobs.report(current)
+        if jobs.is_stale(current):   # it died while we waited: take it over
+            claimed = jobs.claim_stale(current.id)
+            if claimed is not None:
+                click.echo(describe_start(slug, jobs.SweepStart(claimed, "resumed")))
+                return jobs.run_sweep(tenant_id, str(claimed.id), owner=claimed.job_id)
+        time.sleep(WAIT_POLL)
 
 
 def format_report(slug: str, result: dict) -> str:

@@ -49,10 +49,22 @@ class RetentionDecision(UuidPk, TenantScoped, db.Model):
 
 class SweepRun(UuidPk, TenantScoped, db.Model):
     """One run of a tenant's retention sweep (or a dry run / forecast): what it did, per rule, and how long
-    it took. `cursor` is the last record id finished, so a killed run resumes where it stopped."""
+    it took. `cursor` is the last record id finished, so a killed run resumes where it stopped.
+
+    A running run's worker refreshes `heartbeat_at` (wall-clock time, not the settable business clock) at
+    every batch commit and on a timer; a run whose heartbeat is older than the stale limit lost its worker
+    and is resumed by the scheduler (`jobs.resume_stale_sweeps`). `job_id` names the job that owns the run
+    now: a resume hands the run to a new job (`resumes` counts them), and an older job that comes back
+    stops at its next batch. At most one real run per tenant is running: the database refuses a second."""
 
     __tablename__ = "sweep_run"
-    __table_args__ = (sa.Index("ix_sweep_run_started", "tenant_id", "started_at"),)
+    __table_args__ = (
+        sa.Index("ix_sweep_run_started", "tenant_id", "started_at"),
+        # Two starts at the same instant (a double click, cron plus an admin) cannot both insert a run.
+        sa.Index("uq_sweep_run_running", "tenant_id", unique=True,
+                 postgresql_where=sa.text("status = 'running' AND NOT dry_run"),
+                 sqlite_where=sa.text("status = 'running' AND NOT dry_run")),
+    )
     as_of: Mapped[date] = mapped_column(sa.Date)
     dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     status: Mapped[str] = mapped_column(sa.String(12), default="running")  # running | finished | failed
@@ -66,6 +78,8 @@ class SweepRun(UuidPk, TenantScoped, db.Model):
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     duration_ms: Mapped[int | None] = mapped_column(sa.Integer)
     error: Mapped[str | None] = mapped_column(sa.String(200))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resumes: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
 
 
 class SuppressionEntry(UuidPk, TenantScoped, db.Model):

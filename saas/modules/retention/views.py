@@ -269,10 +269,25 @@ def start_sweep():
     dry_run = form.chosen() if form.validate() else None
     if dry_run is None:
         abort(400)
-    run = jobs.start_sweep(g.tenant.id, as_of=clock.today(), dry_run=dry_run, trigger="portal")
-    flash(_("The dry run was started: it only counts, it changes nothing.") if dry_run
-          else _("The sweep was started."), "success")
-    return redirect(url_for(".sweep", run_id=run.id))
+    started = jobs.begin_sweep(g.tenant.id, as_of=clock.today(), dry_run=dry_run, trigger="portal")
+    flash(*_start_message(started))
+    return redirect(url_for(".sweep", run_id=started.run.id))
+
+
+def _start_message(started: jobs.SweepStart) -> tuple[str, str]:
+    """What the click did, truthfully: a second click while a sweep runs starts nothing."""
+    run = started.run
+    if started.outcome == "running":
+        return _("A sweep is already running (%(count)s records evaluated so far); no second one was started.",
+                 count=run.evaluated), "info"
+    if started.outcome == "waiting":
+        return _("A sweep is already queued and waits for a worker; no second one was started."), "info"
+    if started.outcome == "resumed":
+        return _("A sweep had stopped after %(count)s records (its worker was gone); it was resumed.",
+                 count=run.evaluated), "info"
+    if run.dry_run:
+        return _("The dry run was started: it only counts, it changes nothing."), "success"
+    return _("The sweep was started."), "success"
 
 
 @bp.get("/retention/sweeps/<run_id>")

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: fa1ac80ae0a6
+Revision ID: bdf6b77f4817
 Revises: 
-Create Date: 2026-12-02 06:49:33.263488
+Create Date: 2026-12-02 06:52:38.994210
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'fa1ac80ae0a6'
+revision = 'bdf6b77f4817'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -221,11 +221,14 @@ def upgrade_():
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('duration_ms', sa.Integer(), nullable=True),
     sa.Column('error', sa.String(length=200), nullable=True),
+    sa.Column('heartbeat_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resumes', sa.Integer(), server_default='0', nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_sweep_run'))
     )
     with op.batch_alter_table('sweep_run', schema=None) as batch_op:
         batch_op.create_index('ix_sweep_run_started', ['tenant_id', 'started_at'], unique=False)
+        batch_op.create_index('uq_sweep_run_running', ['tenant_id'], unique=True, postgresql_where=sa.text("status = 'running' AND NOT dry_run"), sqlite_where=sa.text("status = 'running' AND NOT dry_run"))
 
     op.create_table('tenant',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -802,6 +805,7 @@ def downgrade_():
     op.drop_table('user_account')
     op.drop_table('tenant')
     with op.batch_alter_table('sweep_run', schema=None) as batch_op:
+        batch_op.drop_index('uq_sweep_run_running', postgresql_where=sa.text("status = 'running' AND NOT dry_run"), sqlite_where=sa.text("status = 'running' AND NOT dry_run"))
         batch_op.drop_index('ix_sweep_run_started')
 
     op.drop_table('sweep_run')
