@@ -72,6 +72,7 @@ NAVIGATION = (
     ("subjects.index", _l("Data subjects"), ("list", "person")),
     ("assignments.index", _l("Assignments"), ("list", "assignment")),
     ("companies.index", _l("Companies"), ("list", "company")),
+    ("imports.index", _l("Imports"), ("import", "person")),
     ("retention.index", _l("Retention"), ("view", "retention")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
     ("agreements.index", _l("Agreements"), ("list", "agreement")),

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 6d0e01c351d6
+Revision ID: 976c4dee1197
 Revises: 
-Create Date: 2026-12-02 03:32:59.305739
+Create Date: 2026-12-02 05:38:07.420594
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '6d0e01c351d6'
+revision = '976c4dee1197'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -283,6 +283,8 @@ def upgrade_():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kvk_number', sa.String(length=8), nullable=True),
     sa.Column('city', sa.String(length=100), nullable=True),
+    sa.Column('postcode', sa.String(length=6), nullable=True),
+    sa.Column('ceased_on', sa.Date(), nullable=True),
     sa.Column('website', sa.String(length=200), nullable=True),
     sa.Column('client_org_id', sa.Uuid(), nullable=True),
     sa.Column('last_verified_on', sa.Date(), nullable=True),
@@ -299,6 +301,20 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_company_client_org_id'), ['client_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_company_tenant_id'), ['tenant_id'], unique=False)
         batch_op.create_index('ix_company_tenant_name', ['tenant_id', 'name'], unique=False)
+
+    op.create_table('import_mapping',
+    sa.Column('client_org_id', sa.Uuid(), nullable=False),
+    sa.Column('columns', sa.JSON(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_import_mapping_client_org_id_client_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_mapping')),
+    sa.UniqueConstraint('tenant_id', 'client_org_id', name=op.f('uq_import_mapping_tenant_id_client_org_id'))
+    )
+    with op.batch_alter_table('import_mapping', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_import_mapping_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('invitation',
     sa.Column('role', sa.String(length=12), nullable=False),
@@ -557,6 +573,37 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_consent_request_subject_id'), ['subject_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_request_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('import_run',
+    sa.Column('assignment_id', sa.Uuid(), nullable=False),
+    sa.Column('client_org_id', sa.Uuid(), nullable=False),
+    sa.Column('uploaded_by', sa.Uuid(), nullable=True),
+    sa.Column('file_id', sa.Uuid(), nullable=True),
+    sa.Column('file_kind', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('headers_count', sa.Integer(), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('problems', sa.JSON(), nullable=False),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
+    sa.Column('error_detail', sa.JSON(), nullable=False),
+    sa.Column('job_id', sa.String(length=64), nullable=True),
+    sa.Column('cancel_requested', sa.Boolean(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assignment_id'], ['assignment.id'], name=op.f('fk_import_run_assignment_id_assignment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['client_org_id'], ['client_organisation.id'], name=op.f('fk_import_run_client_org_id_client_organisation')),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['user_account.id'], name=op.f('fk_import_run_uploaded_by_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_run'))
+    )
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.create_index('ix_import_run_assignment', ['tenant_id', 'assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_run_client_org_id'), ['client_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_run_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('signing_code',
     sa.Column('signer_id', sa.Uuid(), nullable=False),
     sa.Column('code_hash', sa.LargeBinary(length=32), nullable=False),
@@ -619,11 +666,34 @@ def upgrade_():
         batch_op.create_index('ix_consent_subject', ['subject_id'], unique=False)
         batch_op.create_index('ix_consent_subject_purpose', ['tenant_id', 'subject_id', 'purpose'], unique=False)
 
+    op.create_table('import_created',
+    sa.Column('import_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=True),
+    sa.Column('company_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['company.id'], name=op.f('fk_import_created_company_id_company'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['import_id'], ['import_run.id'], name=op.f('fk_import_created_import_id_import_run'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['subject_id'], ['data_subject.id'], name=op.f('fk_import_created_subject_id_data_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_import_created'))
+    )
+    with op.batch_alter_table('import_created', schema=None) as batch_op:
+        batch_op.create_index('ix_import_created_run', ['tenant_id', 'import_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_created_subject_id'), ['subject_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_created_tenant_id'), ['tenant_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade_():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('import_created', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_created_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_import_created_subject_id'))
+        batch_op.drop_index('ix_import_created_run')
+
+    op.drop_table('import_created')
     with op.batch_alter_table('consent_record', schema=None) as batch_op:
         batch_op.drop_index('ix_consent_subject_purpose')
         batch_op.drop_index('ix_consent_subject')
@@ -641,6 +711,12 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_signing_code_signer_id'))
 
     op.drop_table('signing_code')
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_run_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_import_run_client_org_id'))
+        batch_op.drop_index('ix_import_run_assignment')
+
+    op.drop_table('import_run')
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_request_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_consent_request_subject_id'))
@@ -708,6 +784,10 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_invitation_tenant_id'))
 
     op.drop_table('invitation')
+    with op.batch_alter_table('import_mapping', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_mapping_tenant_id'))
+
+    op.drop_table('import_mapping')
     with op.batch_alter_table('company', schema=None) as batch_op:
         batch_op.drop_index('ix_company_tenant_name')
         batch_op.drop_index(batch_op.f('ix_company_tenant_id'))
