@@ -2,6 +2,7 @@
 report, undo, cross-matching, and the bad-input corpus (each file its message, zero rows written)."""
 from __future__ import annotations
 
+import html
 import importlib.util
 import io
 import uuid
@@ -397,16 +398,15 @@ def test_bad_input_corpus(world, work_in_process, job_queue, name, code):
             work_in_process()
             run = run_of(world, run_id)
             assert (run.status, run.error_code) == ("refused", code)
-            page = world["a"].get(f"{_base(world)}/{run_id}").get_data(as_text=True)
+            page = html.unescape(world["a"].get(f"{_base(world)}/{run_id}").get_data(as_text=True))
             assert str(messages.FILE_REASONS[code]).split("%")[0][:30] in page
         else:
             assert started.status_code == 400
-            assert str(messages.FILE_REASONS[code])[:30] in started.get_data(as_text=True)
+            assert str(messages.FILE_REASONS[code])[:30] in html.unescape(started.get_data(as_text=True))
     else:
         assert response.status_code == 400
-        page = response.get_data(as_text=True)
-        expected = str(messages.FILE_REASONS[code]).split("%")[0][:25]
-        assert expected.replace('"', "&#34;") in page or expected in page, page[:3000]
+        page = html.unescape(response.get_data(as_text=True))
+        assert str(messages.FILE_REASONS[code]).split("%")[0][:25] in page
     assert written(world) == before
 
 

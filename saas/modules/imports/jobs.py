@@ -32,16 +32,24 @@ def run_import(import_id: str) -> str:
     except operations.ImportRefused as refused:
         return _end(run.id, REFUSED, refused.reason, problems=getattr(refused, "problems", None),
                     counts=getattr(refused, "counts", None), **refused.detail)
-    except Exception:
-        log.exception("import %s failed", import_id)    # the id only: the traceback names no values
-        return _end(run.id, FAILED, "failed")
-    run.counts = plan.counts
-    run.problems = plan.problems
-    operations.finish(run, DONE)
-    db.session.commit()
+    except Exception as exc:
+        return _failed(run.id, import_id, exc)
+    try:
+        run.counts = plan.counts
+        run.problems = plan.problems
+        operations.finish(run, DONE)
+        db.session.commit()   # the one commit of everything the import wrote
+    except Exception as exc:
+        return _failed(run.id, import_id, exc)
     progress.report(1, 1, "done")
     operations.erase_leavers(sorted(plan.leavers))
     return DONE
+
+
+def _failed(run_id, import_id: str, exc: Exception) -> str:
+    # The id and the kind of error only: a database error's text quotes the values of the row it refused.
+    log.error("import %s failed: %s", import_id, type(exc).__name__)
+    return _end(run_id, FAILED, "failed")
 
 
 def _cancel_in_database(run_id) -> bool:

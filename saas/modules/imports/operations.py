@@ -421,21 +421,28 @@ def _write(run: ImportRun, plan: Plan, report) -> None:
     linked = set(db.session.scalars(sa.select(AssignmentSubject.subject_id)
                                     .where(AssignmentSubject.assignment_id == run.assignment_id)))
     created_ids, done = [], 0
-    for row in plan.new_rows:
-        subject = DataSubject(category=CATEGORY, client_org_id=run.client_org_id, source=SOURCE,
-                              company_id=company_ids.get(row.company_key), last_verified_on=today,
-                              **{name: row.values.get(name) for name in validation.PERSON_FIELDS})
-        db.session.add(subject)
-        db.session.add(AssignmentSubject(assignment_id=run.assignment_id, subject_id=subject.id))
-        db.session.add(ImportCreated(import_id=run.id, kind="person", subject_id=subject.id))
-        created_ids.append(subject.id)
-        done += 1
-        if done % BATCH == 0:
-            _step(run, done, total, report)
+    for batch in _batches(plan.new_rows):
+        subjects = [DataSubject(category=CATEGORY, client_org_id=run.client_org_id, source=SOURCE,
+                                company_id=company_ids.get(row.company_key), last_verified_on=today,
+                                **{name: row.values.get(name) for name in validation.PERSON_FIELDS})
+                    for row in batch]
+        db.session.add_all(subjects)
+        db.session.flush()   # the people first: the links name them (no ORM relationship orders the inserts)
+        db.session.add_all(AssignmentSubject(assignment_id=run.assignment_id, subject_id=s.id) for s in subjects)
+        db.session.add_all(ImportCreated(import_id=run.id, kind="person", subject_id=s.id) for s in subjects)
+        created_ids.extend(s.id for s in subjects)
+        done += len(batch)
+        _step(run, done, total, report)
     plan.add("created", len(created_ids))
     _write_matches(run, plan, company_ids, linked, report, done, total)
     _step(run, total, total, report)
+    db.session.flush()
     audit.record("import.run", "import_run", run.id, detail={k: v for k, v in plan.counts.items() if v})
+
+
+def _batches(items: list):
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
 
 
 def _step(run: ImportRun, done: int, total: int, report) -> None:
@@ -447,14 +454,14 @@ def _step(run: ImportRun, done: int, total: int, report) -> None:
 
 def _write_companies(run: ImportRun, plan: Plan) -> dict:
     """Company ids per key: known ones (gaps filled, differences counted as corrections), new ones general."""
-    ids = {}
+    ids, created = {}, []
     for key, wish in plan.companies.items():
         company = wish.company
         if company is None:
             company = Company(name=wish.name or wish.kvk or "?", kvk_number=wish.kvk, postcode=wish.postcode,
                               city=wish.city, client_org_id=None)
             db.session.add(company)
-            db.session.add(ImportCreated(import_id=run.id, kind="company", company_id=company.id))
+            created.append(company.id)
             plan.add("companies_created")
         else:
             plan.add("companies_matched")
@@ -464,7 +471,8 @@ def _write_companies(run: ImportRun, plan: Plan) -> dict:
                 if value and not getattr(company, name):
                     setattr(company, name, value)
         ids[key] = company.id
-    db.session.flush()
+    db.session.flush()   # the companies first: the people and the undo list name them
+    db.session.add_all(ImportCreated(import_id=run.id, kind="company", company_id=c) for c in created)
     return ids
 
 
