@@ -1,7 +1,8 @@
 """`python -m bench [--n N] [--db sqlite|postgresql] [--repeat R]` (encryption) and
 `python -m bench sweep [--subjects N] [--batch B]` (retention sweep) and
 `python -m bench signing [--db sqlite|postgresql] [--clients 20] [--seconds 20]` (signing page latency) and
-`python -m bench seal [--n 30] [--db sqlite|postgresql] [--processes 1]` (render-and-seal throughput)."""
+`python -m bench seal [--n 30] [--db sqlite|postgresql] [--processes 1]` (render-and-seal throughput) and
+`python -m bench imports [--rows 10000] [--existing 100000]` (import with cross-matching)."""
 import argparse
 import sys
 
@@ -31,6 +32,10 @@ def main(argv=None) -> int:
         from bench import signing
 
         return signing.main(argv[1:])
+    if argv[:1] == ["imports"]:
+        from bench import imports
+
+        return imports.main(argv[1:])
     if argv[:1] == ["seal"]:
         from bench import seal
 

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from saas.core import clock, transaction
-from saas.core.bulk import chunks, id_in
+from saas.core.bulk import chunks, id_in, insert_rows
 from saas.core.errors import DomainError
-from saas.core.tenancy import require_tenant_id
+from saas.core.tenancy import new_id, require_tenant_id
 from saas.extensions import db
 from saas.modules.assignments.models import Assignment, AssignmentSubject
 from saas.modules.audit import operations as audit
@@ -427,9 +427,8 @@ def _write(run: ImportRun, plan: Plan, report) -> None:
                                 **{name: row.values.get(name) for name in validation.PERSON_FIELDS})
                     for row in batch]
         db.session.add_all(subjects)
-        db.session.flush()   # the people first: the links name them (no ORM relationship orders the inserts)
-        db.session.add_all(AssignmentSubject(assignment_id=run.assignment_id, subject_id=s.id) for s in subjects)
-        db.session.add_all(ImportCreated(import_id=run.id, kind="person", subject_id=s.id) for s in subjects)
+        db.session.flush()   # the people first: the links name them
+        _link([s.id for s in subjects], run, "person")
         created_ids.extend(s.id for s in subjects)
         done += len(batch)
         _step(run, done, total, report)
@@ -487,6 +486,7 @@ def _write_matches(run: ImportRun, plan: Plan, company_ids: dict, linked: set, r
     from saas.core.crypto.keyring import keyring
 
     by_id = dict(plan.matched_rows and [(s, r) for r, s in plan.matched_rows])
+    new_links: list = []
     for chunk in chunks(list(by_id)):
         keyring().prefetch(chunk)
         for subject in db.session.scalars(sa.select(DataSubject).where(id_in(DataSubject.id, chunk))):
@@ -504,11 +504,21 @@ def _write_matches(run: ImportRun, plan: Plan, company_ids: dict, linked: set, r
             if changed:
                 plan.add("corrected")
             if subject.id not in linked:
-                db.session.add(AssignmentSubject(assignment_id=run.assignment_id, subject_id=subject.id))
-                db.session.add(ImportCreated(import_id=run.id, kind="link", subject_id=subject.id))
+                new_links.append(subject.id)
             done += 1
             if done % BATCH == 0:
                 _step(run, done, total, report)
+    db.session.flush()
+    _link(new_links, run, "link")
+
+
+def _link(subject_ids: list, run: ImportRun, kind: str) -> None:
+    """People onto the assignment, and onto the import's undo list, as plain rows in one statement each."""
+    tenant_id = require_tenant_id()
+    insert_rows(AssignmentSubject, [{"id": new_id(), "tenant_id": tenant_id, "assignment_id": run.assignment_id,
+                                     "subject_id": s} for s in subject_ids])
+    insert_rows(ImportCreated, [{"id": new_id(), "tenant_id": tenant_id, "import_id": run.id, "kind": kind,
+                                 "subject_id": s, "company_id": None} for s in subject_ids])
 
 
 def erase_leavers(subject_ids) -> int:
