@@ -457,11 +457,13 @@ def _write_companies(run: ImportRun, plan: Plan) -> dict:
     for key, wish in plan.companies.items():
         company = wish.company
         if company is None:
-            company = Company(name=wish.name or wish.kvk or "?", kvk_number=wish.kvk, postcode=wish.postcode,
-                              city=wish.city, client_org_id=None)
-            db.session.add(company)
-            created.append(company.id)
+            now = clock.now()
+            created.append({"id": new_id(), "tenant_id": require_tenant_id(), "name": (wish.name or wish.kvk)[:200],
+                            "kvk_number": wish.kvk, "postcode": wish.postcode, "city": (wish.city or "")[:100] or None,
+                            "client_org_id": None, "created_at": now, "updated_at": now})
+            ids[key] = created[-1]["id"]
             plan.add("companies_created")
+            continue
         else:
             plan.add("companies_matched")
             if _differs(company, wish):
@@ -470,8 +472,11 @@ def _write_companies(run: ImportRun, plan: Plan) -> dict:
                 if value and not getattr(company, name):
                     setattr(company, name, value)
         ids[key] = company.id
-    db.session.flush()   # the companies first: the people and the undo list name them
-    db.session.add_all(ImportCreated(import_id=run.id, kind="company", company_id=c) for c in created)
+    db.session.flush()
+    # New companies as plain rows in one statement (general company data: no client organisation).
+    insert_rows(Company, created)
+    insert_rows(ImportCreated, [{"id": new_id(), "tenant_id": row["tenant_id"], "import_id": run.id,
+                                 "kind": "company", "subject_id": None, "company_id": row["id"]} for row in created])
     return ids
 
 
