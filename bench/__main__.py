@@ -3,7 +3,8 @@
 `python -m bench signing [--db sqlite|postgresql] [--clients 20] [--seconds 20]` (signing page latency) and
 `python -m bench seal [--n 30] [--db sqlite|postgresql] [--processes 1]` (render-and-seal throughput) and
 `python -m bench backups [--subjects 25000]` (tenant backup create/verify/restore on PostgreSQL) and
-`python -m bench exports [--people 100000]` (a client's database downloaded as CSV, XLSX and JSON)."""
+`python -m bench exports [--people 100000]` (a client's database downloaded as CSV, XLSX and JSON) and
+`python -m bench imports [--rows 10000] [--existing 100000]` (import with cross-matching)."""
 import argparse
 import sys
 
@@ -41,6 +42,10 @@ def main(argv=None) -> int:
         from bench import exports
 
         return exports.main(argv[1:])
+    if argv[:1] == ["imports"]:
+        from bench import imports
+
+        return imports.main(argv[1:])
     if argv[:1] == ["seal"]:
         from bench import seal
 

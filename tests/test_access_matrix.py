@@ -120,13 +120,21 @@ class World:
             template_id = db.session.get(Agreement, agreement_id).template_id
         assignment_id = make_assignment(tenant, self.org.id, agents=[self.users["agent"]], subjects=[person_id],
                                         supervisor=self.users["supervisor"])
+        with in_tenant(tenant):
+            from saas.core import clock
+            from saas.modules.imports.models import ImportRun
+            # A finished import of the assignment's client (its report, status and undo need no file).
+            run = ImportRun(assignment_id=assignment_id, client_org_id=self.org.id, file_kind="csv", status="done",
+                            counts={"rows_read": 1}, problems=[], mapping={}, error_detail={}, finished_at=clock.now())
+            db.session.add(run)
+            import_id = run.id
         extra, _password = self.make_user(role="agent")  # a member the admin may remove or change
         with in_tenant(tenant):
             membership_id = db.session.scalar(sa.select(Membership.id).where(Membership.user_id == extra.id))
         return {"tenant": tenant.slug, "subject_id": person_id, "consent_id": consent_id, "company_id": company_id,
                 "assignment_id": assignment_id, "user_id": self.users["agent"].id, "agreement_id": agreement_id,
                 "template_id": template_id, "run_id": run_id, "membership_id": membership_id,
-                "request_id": rights_request_id,
+                "request_id": rights_request_id, "import_id": import_id,
                 "client_org_id": self.org.id}
 
 

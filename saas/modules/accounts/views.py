@@ -73,6 +73,7 @@ NAVIGATION = (
     ("assignments.index", _l("Assignments"), ("list", "assignment")),
     ("databases.index", _l("Database"), ("view", "client_database")),
     ("companies.index", _l("Companies"), ("list", "company")),
+    ("imports.index", _l("Imports"), ("import", "person")),
     ("retention.index", _l("Retention"), ("view", "retention")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
     ("agreements.index", _l("Agreements"), ("list", "agreement")),

@@ -25,6 +25,11 @@ class Company(UuidPk, TenantScoped, Timestamps, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     kvk_number: Mapped[str | None] = mapped_column(sa.String(8))
     city: Mapped[str | None] = mapped_column(sa.String(100))
+    # Dutch postcode without the space ("1234AB"): with the normalised name, the match of a company without KvK
+    # number in an import (seed 004, 4.1).
+    postcode: Mapped[str | None] = mapped_column(sa.String(6))
+    # The company no longer exists (seed 004, 4.1: "niet meer bestaat"): its people are not imported.
+    ceased_on: Mapped[date | None] = mapped_column(sa.Date)
     website: Mapped[str | None] = mapped_column(sa.String(200))
     client_org_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid, index=True)
     last_verified_on: Mapped[date | None] = mapped_column(sa.Date)

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bdf6b77f4817
+Revision ID: cfb7231d44a8
 Revises: 
-Create Date: 2026-12-02 06:52:38.994210
+Create Date: 2026-12-02 06:57:51.203614
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'bdf6b77f4817'
+revision = 'cfb7231d44a8'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -331,6 +331,8 @@ def upgrade_():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('kvk_number', sa.String(length=8), nullable=True),
     sa.Column('city', sa.String(length=100), nullable=True),
+    sa.Column('postcode', sa.String(length=6), nullable=True),
+    sa.Column('ceased_on', sa.Date(), nullable=True),
     sa.Column('website', sa.String(length=200), nullable=True),
     sa.Column('client_org_id', sa.Uuid(), nullable=True),
     sa.Column('last_verified_on', sa.Date(), nullable=True),
@@ -346,6 +348,17 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_company_client_org_id'), ['client_org_id'], unique=False)
         batch_op.create_index('ix_company_tenant_name', ['tenant_id', 'name'], unique=False)
 
+    op.create_table('import_mapping',
+    sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('client_org_id', sa.Uuid(), nullable=False),
+    sa.Column('columns', sa.JSON(), nullable=False),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'client_org_id'], ['client_organisation.tenant_id', 'client_organisation.id'], name=op.f('fk_import_mapping_client_org_id_client_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_import_mapping')),
+    sa.UniqueConstraint('tenant_id', 'client_org_id', name=op.f('uq_import_mapping_tenant_id_client_org_id'))
+    )
     op.create_table('invitation',
     sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('role', sa.String(length=12), nullable=False),
@@ -644,6 +657,36 @@ def upgrade_():
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_request_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('import_run',
+    sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('assignment_id', sa.Uuid(), nullable=False),
+    sa.Column('client_org_id', sa.Uuid(), nullable=False),
+    sa.Column('uploaded_by', sa.Uuid(), nullable=True),
+    sa.Column('file_id', sa.Uuid(), nullable=True),
+    sa.Column('file_kind', sa.String(length=8), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('headers_count', sa.Integer(), nullable=False),
+    sa.Column('mapping', sa.JSON(), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    sa.Column('problems', sa.JSON(), nullable=False),
+    sa.Column('error_code', sa.String(length=40), nullable=True),
+    sa.Column('error_detail', sa.JSON(), nullable=False),
+    sa.Column('job_id', sa.String(length=64), nullable=True),
+    sa.Column('cancel_requested', sa.Boolean(), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('undone_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'assignment_id'], ['assignment.tenant_id', 'assignment.id'], name=op.f('fk_import_run_assignment_id_assignment'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'client_org_id'], ['client_organisation.tenant_id', 'client_organisation.id'], name=op.f('fk_import_run_client_org_id_client_organisation')),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['user_account.id'], name=op.f('fk_import_run_uploaded_by_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_import_run'))
+    )
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.create_index('ix_import_run_assignment', ['tenant_id', 'assignment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_run_client_org_id'), ['client_org_id'], unique=False)
+
     op.create_table('signing_code',
     sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('signer_id', sa.Uuid(), nullable=False),
@@ -703,11 +746,32 @@ def upgrade_():
         batch_op.create_index('ix_consent_subject', ['subject_id'], unique=False)
         batch_op.create_index('ix_consent_subject_purpose', ['tenant_id', 'subject_id', 'purpose'], unique=False)
 
+    op.create_table('import_created',
+    sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('import_id', sa.Uuid(), nullable=False),
+    sa.Column('kind', sa.String(length=8), nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=True),
+    sa.Column('company_id', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'company_id'], ['company.tenant_id', 'company.id'], name=op.f('fk_import_created_company_id_company'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'import_id'], ['import_run.tenant_id', 'import_run.id'], name=op.f('fk_import_created_import_id_import_run'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'subject_id'], ['data_subject.tenant_id', 'data_subject.id'], name=op.f('fk_import_created_subject_id_data_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_import_created'))
+    )
+    with op.batch_alter_table('import_created', schema=None) as batch_op:
+        batch_op.create_index('ix_import_created_run', ['tenant_id', 'import_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_import_created_subject_id'), ['subject_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade_():
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('import_created', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_created_subject_id'))
+        batch_op.drop_index('ix_import_created_run')
+
+    op.drop_table('import_created')
     with op.batch_alter_table('consent_record', schema=None) as batch_op:
         batch_op.drop_index('ix_consent_subject_purpose')
         batch_op.drop_index('ix_consent_subject')
@@ -722,6 +786,11 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_signing_code_signer_id'))
 
     op.drop_table('signing_code')
+    with op.batch_alter_table('import_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_import_run_client_org_id'))
+        batch_op.drop_index('ix_import_run_assignment')
+
+    op.drop_table('import_run')
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_request_subject_id'))
 
@@ -789,6 +858,7 @@ def downgrade_():
 
     op.drop_table('membership')
     op.drop_table('invitation')
+    op.drop_table('import_mapping')
     with op.batch_alter_table('company', schema=None) as batch_op:
         batch_op.drop_index('ix_company_tenant_name')
         batch_op.drop_index(batch_op.f('ix_company_client_org_id'))
