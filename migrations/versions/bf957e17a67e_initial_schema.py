@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: d960427c5b31
+Revision ID: bf957e17a67e
 Revises: 
-Create Date: 2026-12-02 05:35:55.360524
+Create Date: 2026-12-02 06:42:05.590014
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'd960427c5b31'
+revision = 'bf957e17a67e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -561,6 +561,28 @@ def upgrade_():
         batch_op.create_index(batch_op.f('ix_consent_request_subject_id'), ['subject_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_consent_request_tenant_id'), ['tenant_id'], unique=False)
 
+    op.create_table('document',
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('file_id', sa.Uuid(), nullable=False),
+    sa.Column('doc_type', sa.String(length=80), nullable=False),
+    sa.Column('type_version', sa.Integer(), nullable=False),
+    sa.Column('board_only', sa.Boolean(), nullable=False),
+    sa.Column('uploaded_on', sa.Date(), nullable=False),
+    sa.Column('expires_on', sa.Date(), nullable=True),
+    sa.Column('uploaded_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['file_id'], ['stored_file.id'], name=op.f('fk_document_file_id_stored_file'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['subject_id'], ['data_subject.id'], name=op.f('fk_document_subject_id_data_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_document'))
+    )
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_file_id'), ['file_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_document_subject_id'), ['subject_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_document_tenant_id'), ['tenant_id'], unique=False)
+
     op.create_table('signing_code',
     sa.Column('signer_id', sa.Uuid(), nullable=False),
     sa.Column('code_hash', sa.LargeBinary(length=32), nullable=False),
@@ -645,6 +667,12 @@ def downgrade_():
         batch_op.drop_index(batch_op.f('ix_signing_code_signer_id'))
 
     op.drop_table('signing_code')
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_tenant_id'))
+        batch_op.drop_index(batch_op.f('ix_document_subject_id'))
+        batch_op.drop_index(batch_op.f('ix_document_file_id'))
+
+    op.drop_table('document')
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_request_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_consent_request_subject_id'))
