@@ -273,3 +273,20 @@ def test_the_sweep_command_counts_per_tenant(app, tenant, make_subject, saas_cli
     assert result.exit_code == 0, result.output
     assert "1 document(s) removed" in result.output
     assert _documents(tenant, person) == []
+
+
+def test_the_daily_job_runs_the_sweep_for_its_tenant(app, tenant, make_subject):
+    from saas.jobs.schedule import entry
+    from saas.modules.documents import jobs
+    from saas.modules.subjects.models import DataSubject
+
+    assert entry("documents-sweep").per_tenant and entry("documents-sweep").func == "saas.modules.documents.jobs.sweep"
+    person = make_subject(tenant, category="candidate")
+    clock.set_now(datetime(2026, 3, 2, 10, tzinfo=timezone.utc))
+    with in_tenant(tenant):
+        operations.attach(db.session.get(DataSubject, person.id), "consultancy.nda", PDF, "nda.pdf",
+                          expires_on=date(2026, 3, 1))
+        db.session.commit()
+        assert jobs.sweep() == {"removed": 1}
+        db.session.commit()
+    assert _documents(tenant, person) == []

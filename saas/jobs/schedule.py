@@ -53,6 +53,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
                 result_ttl=600),
     # Seed 001 "Elke nacht wordt er een back-up gemaakt": one per tenant, then pruned by its plan.
     PeriodicJob("backup", "default", "saas.modules.backups.jobs.nightly_backup", "45 0 * * *", per_tenant=True),
+    # Issue 17: documents whose type keeps them for a period of their own (an NDA until its end date).
+    PeriodicJob("documents-sweep", "sweeps", "saas.modules.documents.jobs.sweep", "25 1 * * *", per_tenant=True),
 )
 
 
