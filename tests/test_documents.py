@@ -290,3 +290,60 @@ def test_the_daily_job_runs_the_sweep_for_its_tenant(app, tenant, make_subject):
         assert jobs.sweep() == {"removed": 1}
         db.session.commit()
     assert _documents(tenant, person) == []
+
+
+# ---- API ---------------------------------------------------------------------------------------------------
+
+def test_the_api_uploads_lists_downloads_and_deletes(app, tenant, make_user, make_token, make_subject, client):
+    import base64
+
+    from saas.testing.fixtures_api import bearer
+
+    user, _password = make_user(role="admin", tenant=tenant)
+    headers = bearer(make_token(user, tenant))
+    person = make_subject(tenant, category="candidate")
+    base = f"/api/v1/{tenant.slug}/subjects/{person.id}/documents"
+    body = {"doc_type": "recruitment.cv", "filename": "cv.pdf", "content_base64": base64.b64encode(PDF).decode()}
+    created = client.post(base, json=body, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    document_id = created.get_json()["id"]
+    assert [d["id"] for d in client.get(base, headers=headers).get_json()] == [document_id]
+    got = client.get(f"{base}/{document_id}", headers=headers).get_json()
+    assert base64.b64decode(got["content_base64"]) == PDF and got["content_type"] == "application/pdf"
+
+    for refused in ({**body, "content_base64": base64.b64encode(ELF).decode()},       # an executable named .pdf
+                    {**body, "content_base64": "not base64!"},
+                    {**body, "doc_type": "employment.staff_file"}):                     # board only
+        answer = client.post(base, json=refused, headers=headers)
+        assert answer.status_code == 422, answer.get_json()
+    assert len(_documents(tenant, person)) == 1
+
+    assert client.delete(f"{base}/{document_id}", headers=headers).status_code == 204
+    assert client.get(f"{base}/{document_id}", headers=headers).status_code == 404
+    assert _documents(tenant, person) == []
+
+
+def test_the_api_answers_404_for_another_tenants_document(app, tenant, make_tenant, make_user, make_token,
+                                                           make_subject, client):
+    import base64
+
+    from saas.testing.fixtures_api import bearer
+
+    person = make_subject(tenant, category="candidate")
+    with in_tenant(tenant):
+        from saas.modules.subjects.models import DataSubject
+        document_id = operations.attach(db.session.get(DataSubject, person.id), "recruitment.cv", PDF, "cv.pdf").id
+        db.session.commit()
+    other = make_tenant(plugins=PLUGINS)
+    user, _password = make_user(role="admin", tenant=other)
+    headers = bearer(make_token(user, other))
+    own = make_subject(other, category="candidate")
+    for subject_id in (person.id, own.id):
+        base = f"/api/v1/{other.slug}/subjects/{subject_id}/documents"
+        assert client.get(f"{base}/{document_id}", headers=headers).status_code == 404
+        assert client.delete(f"{base}/{document_id}", headers=headers).status_code == 404
+    assert client.get(f"/api/v1/{other.slug}/subjects/{person.id}/documents", headers=headers).status_code == 404
+    body = {"doc_type": "recruitment.cv", "content_base64": base64.b64encode(PDF).decode()}
+    assert client.post(f"/api/v1/{other.slug}/subjects/{person.id}/documents", json=body,
+                       headers=headers).status_code == 404
+    assert len(_documents(tenant, person)) == 1

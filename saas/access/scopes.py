@@ -248,6 +248,11 @@ def document_conditions(membership) -> list:
     return [Document.board_only.is_(False)]
 
 
+def document_type_in_scope(membership, board_only: bool) -> bool:
+    """Whether a member may file or read documents of a type: board-only types for the board only."""
+    return membership is None or not board_only or membership.role == BOARD
+
+
 def can_see_document(membership, document: Document) -> bool:
     subject = db.session.get(DataSubject, document.subject_id)
     return (subject is not None and can_see_subject(membership, subject)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
+from saas.access import scopes
 from saas.core import clock
 from saas.core.errors import DomainError
 from saas.extensions import db
@@ -104,6 +105,14 @@ def remove_due(today: date | None = None) -> int:
     if removed:
         audit.record("document.sweep", "document", None, detail={"removed": removed})
     return removed
+
+
+def type_for(membership, name: str) -> DocumentType:
+    """A type the member may file (board-only types for the board only), or DocumentRefused."""
+    doc_type = _type_or_refuse(name)
+    if not scopes.document_type_in_scope(membership, doc_type.board_only):
+        _type_or_refuse("")
+    return doc_type
 
 
 def _type_or_refuse(name: str) -> DocumentType:

@@ -9,7 +9,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from saas import access
-from saas.access.roles import BOARD
+from saas.access import scopes
 from saas.core.web import tenant_blueprint
 from saas.extensions import db
 from saas.modules.documents import operations, queries, types
@@ -22,8 +22,7 @@ bp = tenant_blueprint("documents", __name__, template_folder="templates")
 
 def _visible_types() -> list:
     """The tenant's document types the member may file: board-only ones for the board only."""
-    board = g.membership.role == BOARD
-    return [t for t in types.of_tenant() if board or not t.board_only]
+    return [t for t in types.of_tenant() if scopes.document_type_in_scope(g.membership, t.board_only)]
 
 
 def _type_labels() -> dict[str, str]:
@@ -46,7 +45,8 @@ def index(subject_id):
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            operations.attach(subject, form.doc_type.data, upload.read(), upload.filename or None,
+            doc_type = operations.type_for(g.membership, form.doc_type.data)
+            operations.attach(subject, doc_type.name, upload.read(), upload.filename or None,
                               expires_on=form.expires_on.data, uploaded_by=g.membership.user_id)
         except operations.DocumentRefused as exc:
             db.session.rollback()
