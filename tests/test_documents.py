@@ -347,3 +347,15 @@ def test_the_api_answers_404_for_another_tenants_document(app, tenant, make_tena
     assert client.post(f"/api/v1/{other.slug}/subjects/{person.id}/documents", json=body,
                        headers=headers).status_code == 404
     assert len(_documents(tenant, person)) == 1
+
+
+def test_a_refused_replacement_keeps_the_old_file(app, tenant, admin, make_subject):
+    person = make_subject(tenant, category="candidate")
+    _upload(admin, tenant, person, PDF, "cv.pdf")
+    [document] = _documents(tenant, person)
+    token = find_csrf_token(admin.get(_page(tenant, person)).get_data(as_text=True))
+    answer = admin.post(f"{_page(tenant, person)}/{document.id}/replace", content_type="multipart/form-data",
+                        data={"csrf_token": token, "file": (io.BytesIO(ELF), "cv.pdf")}, follow_redirects=True)
+    assert "niet toegestaan" in answer.get_data(as_text=True)
+    assert admin.get(f"{_page(tenant, person)}/{document.id}").data == PDF
+    assert len(_files_on_disk(app, tenant)) == 1
