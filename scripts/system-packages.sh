@@ -33,6 +33,8 @@ main() {
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   command -v chromium >/dev/null || need+=(chromium)
   command -v pdfsig >/dev/null || need+=(poppler-utils)
+  # python-magic (documents: file types read from the content) loads libmagic.
+  ls /usr/lib/*/libmagic.so.1 /usr/lib/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing system packages: ${need[*]}"
     apt_get update -qq

@@ -29,6 +29,7 @@ NO_FIXTURE = {
     "invitation_id": "a member invitation (covered by tests/test_accounts_invitations.py)",
     "sub_id": "a sub-processor of an agreement (covered by tests/test_agreements_subprocessors.py)",
     "token_id": "a member's own API token (covered by tests/test_tokens_portal.py)",
+    "document_id": "a document of a person (covered by tests/test_documents.py; staff and board)",
 }
 # Endpoints whose record answers 404 until it reaches a state (a PDF rendered or sealed by a job): only the
 # denied roles are checked (agreements' PDFs are covered by tests/test_agreements_views.py).

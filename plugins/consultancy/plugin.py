@@ -3,7 +3,7 @@ event invitations on legitimate interest, references only with explicit consent 
 from __future__ import annotations
 
 from plugins.consultancy import rules
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -33,3 +33,15 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_document_types() -> list[DocumentType]:
+    """Seed 000: the non-disclosure agreements clients ask Zestgroup to sign. An NDA is kept as long as the
+    confidentiality lasts: its end date is entered with the document, and the sweep removes it that day
+    (one without an end date stays with the person)."""
+    return [
+        DocumentType(name="consultancy.nda", version=1, label_nl="Geheimhoudingsverklaring (NDA)",
+                     label_en="Non-disclosure agreement (NDA)", anchor="expires_on", content_types=("application/pdf",),
+                     description="Kept until the confidentiality ends (the end date given with the document)."),
+    ]

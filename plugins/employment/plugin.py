@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 from plugins.employment import rules
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -50,3 +50,16 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_document_types() -> list[DocumentType]:
+    """Seed 004 section 9: employees' files and notes of talks are seen by the board only ("alleen zichtbaar
+    voor de bestuurders"); they are kept with the employee, whose retention rules remove them."""
+    board = "Board only; kept as long as the employee's file, removed with it."
+    return [
+        DocumentType(name="employment.staff_file", version=1, label_nl="Personeelsdossier", label_en="Staff file",
+                     board_only=True, description=board),
+        DocumentType(name="employment.talk_notes", version=1, label_nl="Gespreksverslag", label_en="Talk notes",
+                     board_only=True, description=board),
+    ]

@@ -7,7 +7,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from plugins.recruitment import rules
 from plugins.recruitment.clauses import saas_agreement_clauses  # noqa: F401
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -54,3 +54,29 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_document_types() -> list[DocumentType]:
+    """Seed 002: CVs, diplomas, certificates and references at registration; once a candidate can work, a
+    copy of the ID, a work permit and a certificate of conduct (VOG). All are kept with the candidate: the
+    candidate's retention rules remove them with the person."""
+    with_person = "Kept as long as the candidate is kept; removed with the candidate."
+    office = ("application/pdf", "image/png", "image/jpeg",
+              "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    return [
+        DocumentType(name="recruitment.cv", version=1, label_nl="Cv", label_en="CV", content_types=office,
+                     description=with_person),
+        DocumentType(name="recruitment.diploma", version=1, label_nl="Diploma", label_en="Diploma",
+                     description=with_person),
+        DocumentType(name="recruitment.certificate", version=1, label_nl="Certificaat", label_en="Certificate",
+                     description=with_person),
+        DocumentType(name="recruitment.reference", version=1, label_nl="Referentie", label_en="Reference",
+                     content_types=office, description=with_person),
+        DocumentType(name="recruitment.id_copy", version=1, label_nl="Kopie identiteitsbewijs",
+                     label_en="ID copy", description=with_person + " BSN masking is not done yet."),
+        DocumentType(name="recruitment.work_permit", version=1, label_nl="Tewerkstellingsvergunning",
+                     label_en="Work permit", description=with_person),
+        DocumentType(name="recruitment.vog", version=1, label_nl="Verklaring omtrent het gedrag (VOG)",
+                     label_en="Certificate of conduct (VOG)", description=with_person),
+    ]

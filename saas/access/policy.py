@@ -37,8 +37,8 @@ from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "client_database", "company", "assignment", "client_org", "consent", "agreement",
-         "file", "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account",
-         "rights_request")
+         "file", "document", "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard",
+         "account", "rights_request")
 
 _ALL = frozenset(ROLES)
 _STAFF = frozenset({ADMIN, SUPERVISOR})
@@ -84,6 +84,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
         "create": _ADMIN, "edit": _ADMIN, "sign": _ADMIN, "erase": _ADMIN,
     },
     "file": {"view": _STAFF},
+    # Documents kept with a person (issue 17): staff and the board; need-to-know by the person and, for
+    # board-only types (staff files, talk notes, seed 004 s.9), `scopes.document_conditions`.
+    "document": {"list": _STAFF | {BOARD}, "view": _STAFF | {BOARD}, "create": _STAFF | {BOARD},
+                 "edit": _STAFF | {BOARD}, "erase": _STAFF | {BOARD}},
     "template": {"list": _STAFF, "view": _STAFF, "create": _ADMIN, "edit": _ADMIN},
     "member": {"manage": _ADMIN},
     "audit": {"list": _ADMIN, "view": _ADMIN},

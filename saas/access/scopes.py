@@ -8,7 +8,8 @@
   per assignment, with that agreement completed. Through those, their usable people and call notes;
   never a person flagged for verification or restricted, except on the verification page;
 - client: the assignments, people, call notes and companies of its own client organisation;
-- board: the HR files (people in `roles.HR_CATEGORIES`), nothing else.
+- board: the HR files (people in `roles.HR_CATEGORIES`), nothing else; documents of board-only types (staff
+  files, talk notes) are the board's alone, whoever else sees their person.
 `membership` None means system code (jobs, commands): the whole tenant.
 
 The role x action matrix is in `policy`; this module narrows a role to its records. Queries, views, API
@@ -27,6 +28,7 @@ from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, HR_CATEGORIES, SUPERV
 from saas.modules.agreements.models import Agreement
 from saas.modules.assignments.models import Assignment, AssignmentAgent, AssignmentSubject, CallNote
 from saas.modules.companies.models import Company
+from saas.modules.documents.models import Document
 from saas.modules.subjects.models import DataSubject
 from saas.modules.tenants.models import Tenant
 
@@ -270,9 +272,31 @@ def can_see_company(membership, company: Company) -> bool:
     return _exists(Company, company.id, company_conditions(membership))
 
 
+# ---- documents -------------------------------------------------------------------------------------------
+
+def document_conditions(membership) -> list:
+    """WHERE conditions on Document, besides seeing its person: board-only types (staff files, talk notes;
+    seed 004 section 9 "alleen zichtbaar voor de bestuurders") for the board only."""
+    if membership is None or membership.role == BOARD:
+        return []
+    return [Document.board_only.is_(False)]
+
+
+def document_type_in_scope(membership, board_only: bool) -> bool:
+    """Whether a member may file or read documents of a type: board-only types for the board only."""
+    return membership is None or not board_only or membership.role == BOARD
+
+
+def can_see_document(membership, document: Document) -> bool:
+    subject = db.session.get(DataSubject, document.subject_id)
+    return (subject is not None and can_see_subject(membership, subject)
+            and _exists(Document, document.id, document_conditions(membership)))
+
+
 # ---- any record ---------------------------------------------------------------------------------------------
 
-_KINDS = {DataSubject: "person", Assignment: "assignment", Company: "company", CallNote: "call_note"}
+_KINDS = {DataSubject: "person", Assignment: "assignment", Company: "company", CallNote: "call_note",
+          Document: "document"}
 
 
 def kind_of(record) -> str:
@@ -296,6 +320,8 @@ def in_scope(membership, action: str, record) -> bool:
         return can_see_assignment(membership, record)
     if isinstance(record, Company):
         return can_see_company(membership, record)
+    if isinstance(record, Document):
+        return can_see_document(membership, record)
     if isinstance(record, CallNote):
         assignment = db.session.get(Assignment, record.assignment_id)
         subject = db.session.get(DataSubject, record.subject_id)

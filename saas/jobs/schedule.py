@@ -58,6 +58,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     # long jobs of "sweeps". One platform job looks at every active tenant.
     PeriodicJob("resume-stale-sweeps", "default", "saas.modules.retention.jobs.resume_stale_sweeps", "* * * * *",
                 per_tenant=False, result_ttl=600),
+    # Issue 17: documents whose type keeps them for a period of their own (an NDA until its end date).
+    PeriodicJob("documents-sweep", "sweeps", "saas.modules.documents.jobs.sweep", "25 1 * * *", per_tenant=True),
 )
 
 

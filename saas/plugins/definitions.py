@@ -144,10 +144,49 @@ class AgreementClause(Definition):
     text_en: str = ""
 
 
+DOCUMENT_ANCHORS = ("", "uploaded_on", "expires_on")  # "" = kept with the person; see DocumentType
+
+
+@dataclass(frozen=True)
+class DocumentType(Definition):
+    """A kind of document kept with a person (CV, NDA, ID copy, ...): what files it takes, how long it is kept
+    and who reads it.
+
+    Retention: `anchor` "" keeps the document as long as its person (erasing or purging the person removes
+    it); "uploaded_on" or "expires_on" (a date given with the document, e.g. the end of an NDA's
+    confidentiality) plus the period (`years`, `months`, `days`; zero: on the date itself) removes the document itself on that day,
+    by the documents sweep. `board_only` documents (staff files, talk notes) are read by the board only.
+    `content_types` are the file types allowed, checked on the content."""
+
+    label_nl: str = ""
+    label_en: str = ""
+    anchor: str = ""
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    board_only: bool = False
+    content_types: tuple[str, ...] = ("application/pdf", "image/png", "image/jpeg")
+    source: str = ""
+    description: str = ""
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.anchor not in DOCUMENT_ANCHORS:
+            found.append(f"anchor {self.anchor!r} is not one of {DOCUMENT_ANCHORS}")
+        if self.anchor == "uploaded_on" and not (self.years or self.months or self.days):
+            found.append("a document kept from its upload needs a period (years, months or days)")
+        if not self.anchor and (self.years or self.months or self.days):
+            found.append("a document kept with its person takes no period")
+        if not self.content_types:
+            found.append("a document type needs at least one allowed content type")
+        return found
+
+
 # Registration hook -> the one definition type it must return. The registry collects exactly these.
 DEFINITION_HOOKS: dict[str, type[Definition]] = {
     "saas_subject_categories": SubjectCategory,
     "saas_retention_policies": RetentionPolicy,
     "saas_erasure_exceptions": ErasureException,
     "saas_agreement_clauses": AgreementClause,
+    "saas_document_types": DocumentType,
 }

@@ -11,7 +11,7 @@ import pluggy
 from marshmallow import Schema
 
 from saas.plugins.definitions import (
-    AgreementClause, ErasureException, PluginInfo, RetentionPolicy, SubjectCategory,
+    AgreementClause, DocumentType, ErasureException, PluginInfo, RetentionPolicy, SubjectCategory,
 )
 
 PROJECT = "saas"
@@ -64,3 +64,10 @@ def saas_erasure_exceptions() -> list[ErasureException]:
 @hookspec
 def saas_agreement_clauses() -> list[AgreementClause]:
     """Return sector clauses that processor agreements (art. 28) of tenants using this plugin include."""
+
+
+@hookspec
+def saas_document_types() -> list[DocumentType]:
+    """Return the kinds of document this sector keeps with a person (CV, NDA, ID copy, staff file, ...): the
+    file types each takes, how long each is kept (with the person, or a period from upload or from the
+    document's own end date) and whether only the board reads it. Core removes due documents in its sweep."""

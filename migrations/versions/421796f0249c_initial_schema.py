@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: cfb7231d44a8
+Revision ID: 421796f0249c
 Revises: 
-Create Date: 2026-12-02 06:57:51.203614
+Create Date: 2026-12-02 07:04:04.494600
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'cfb7231d44a8'
+revision = '421796f0249c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -657,6 +657,27 @@ def upgrade_():
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_consent_request_subject_id'), ['subject_id'], unique=False)
 
+    op.create_table('document',
+    sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('subject_id', sa.Uuid(), nullable=False),
+    sa.Column('file_id', sa.Uuid(), nullable=False),
+    sa.Column('doc_type', sa.String(length=80), nullable=False),
+    sa.Column('type_version', sa.Integer(), nullable=False),
+    sa.Column('board_only', sa.Boolean(), nullable=False),
+    sa.Column('uploaded_on', sa.Date(), nullable=False),
+    sa.Column('expires_on', sa.Date(), nullable=True),
+    sa.Column('uploaded_by', sa.Uuid(), nullable=True),
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id', 'file_id'], ['stored_file.tenant_id', 'stored_file.id'], name=op.f('fk_document_file_id_stored_file'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id', 'subject_id'], ['data_subject.tenant_id', 'data_subject.id'], name=op.f('fk_document_subject_id_data_subject'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tenant_id', 'id', name=op.f('pk_document'))
+    )
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_document_file_id'), ['file_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_document_subject_id'), ['subject_id'], unique=False)
+
     op.create_table('import_run',
     sa.Column('tenant_id', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('assignment_id', sa.Uuid(), nullable=False),
@@ -791,6 +812,11 @@ def downgrade_():
         batch_op.drop_index('ix_import_run_assignment')
 
     op.drop_table('import_run')
+    with op.batch_alter_table('document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_document_subject_id'))
+        batch_op.drop_index(batch_op.f('ix_document_file_id'))
+
+    op.drop_table('document')
     with op.batch_alter_table('consent_request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_consent_request_subject_id'))
 
