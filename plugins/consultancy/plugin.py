@@ -2,8 +2,8 @@
 event invitations on legitimate interest, references only with explicit consent (seed 000)."""
 from __future__ import annotations
 
-from plugins.consultancy import rules
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from plugins.consultancy import activities, rules
+from saas.plugins.definitions import PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -33,3 +33,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

@@ -37,7 +37,8 @@ from saas.access.roles import ADMIN, AGENT, BOARD, CLIENT, ROLES, SUPERVISOR
 ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verify", "note", "sign", "manage")
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "company", "assignment", "client_org", "consent", "agreement", "file",
-         "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account")
+         "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard", "account",
+         "register")
 
 _ALL = frozenset(ROLES)
 _STAFF = frozenset({ADMIN, SUPERVISOR})
@@ -83,6 +84,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     "sweep": {"view": _STAFF, "create": _ADMIN},
     "dashboard": {"view": _ALL},
     "account": {"view": _ALL},
+    # The art. 30 registers describe every processing of the organisation and answer to the supervisory
+    # authority: the system administrator keeps them (seed 002 s.2.3: "Cliënt ICT Groep onderhoud een
+    # verwerkingsregister"); supervisors see the processing of their assignments, not the whole organisation's.
+    "register": {"view": _ADMIN, "export": _ADMIN},
 }
 
 # Routes anyone may open without a tenant membership: each checks its own secret (a signing, consent or

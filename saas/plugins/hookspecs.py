@@ -11,7 +11,7 @@ import pluggy
 from marshmallow import Schema
 
 from saas.plugins.definitions import (
-    AgreementClause, ErasureException, PluginInfo, RetentionPolicy, SubjectCategory,
+    AgreementClause, ErasureException, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory,
 )
 
 PROJECT = "saas"
@@ -64,3 +64,10 @@ def saas_erasure_exceptions() -> list[ErasureException]:
 @hookspec
 def saas_agreement_clauses() -> list[AgreementClause]:
     """Return sector clauses that processor agreements (art. 28) of tenants using this plugin include."""
+
+
+@hookspec
+def saas_processing_activities() -> list[ProcessingActivity]:
+    """Return the processing activities this sector's seeds describe: purpose, categories of data subjects
+    and of data, the legal basis (with why each earlier basis does not apply), recipients, transfers, and
+    the retention policies that keep the data. They become the lines of the art. 30(1) controller register."""

@@ -73,6 +73,7 @@ NAVIGATION = (
     ("assignments.index", _l("Assignments"), ("list", "assignment")),
     ("companies.index", _l("Companies"), ("list", "company")),
     ("retention.index", _l("Retention"), ("view", "retention")),
+    ("registers.index", _l("Registers"), ("view", "register")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
     ("agreements.index", _l("Agreements"), ("list", "agreement")),
     ("outbox.index", _l("Outbox"), ("manage", "outbox")),
