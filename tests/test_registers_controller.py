@@ -167,3 +167,11 @@ def test_another_tenants_register_is_404(leadgen_tenant, make_user, browser_as, 
     browser = browser_as(admin, password)
     assert browser.get(f"/{mine.slug}{path}").status_code == 200
     assert browser.get(f"/{other.slug}{path}").status_code == 404
+
+
+def test_the_page_speaks_dutch(leadgen_tenant, make_user, browser_as):
+    tenant = leadgen_tenant(locale="nl", contact=CONTACT)
+    admin, password = make_user(tenant=tenant)
+    page = text_of(browser_as(admin, password).get(f"/{tenant.slug}/registers"))
+    assert "Verwerkingsregisters" in page and "Gerechtvaardigd belang (art. 6(1)(f))" in page
+    assert "Elke regel bevat alle onderdelen die art. 30 lid 1 vraagt." in page

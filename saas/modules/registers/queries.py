@@ -7,10 +7,12 @@ and the completeness check names every missing element with its article.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
+from saas.modules.agreements import queries as agreements
 from saas.modules.retention import policies
 from saas.plugins.definitions import LEGAL_BASES, ProcessingActivity
 from saas.plugins.manager import current_registry
@@ -95,9 +97,22 @@ def head_gaps(name: str, contact: dict) -> list[Gap]:
     gaps = []
     if not name:
         gaps.append(Gap(_l("name of the controller"), "art. 30(1)(a)"))
-    if not (contact.get("email") or contact.get("phone") or contact.get("address")):
+    if not _reachable(contact):
         gaps.append(Gap(_l("contact details of the controller"), "art. 30(1)(a)"))
     return gaps
+
+
+def processor_head_gaps(name: str, contact: dict) -> list[Gap]:
+    gaps = []
+    if not name:
+        gaps.append(Gap(_l("name of the processor"), "art. 30(2)(a)"))
+    if not _reachable(contact):
+        gaps.append(Gap(_l("contact details of the processor"), "art. 30(2)(a)"))
+    return gaps
+
+
+def _reachable(contact: dict) -> bool:
+    return bool(contact.get("email") or contact.get("phone") or contact.get("address"))
 
 
 def line_gaps(line: RegisterLine) -> list[Gap]:
@@ -120,4 +135,94 @@ def line_gaps(line: RegisterLine) -> list[Gap]:
         gaps.append(Gap(_l("retention period: no retention policy in force"), "art. 30(1)(f)"))
     if not line.security:
         gaps.append(Gap(_l("security measures"), "art. 30(1)(g)"))
+    return gaps
+
+
+# ---- processor register (art. 30(2)) ----------------------------------------------------------------------
+
+# The EEA: the EU member states plus Iceland, Liechtenstein and Norway. A sub-processor elsewhere is a transfer.
+EEA = frozenset(
+    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK IS LI NO".split()
+)
+IN_FORCE = "completed"   # an agreement signed by both sides and sealed; a new version supersedes it
+
+
+@dataclass(frozen=True)
+class SubProcessorLine:
+    name: str
+    country: str
+    purpose: str
+
+    @property
+    def is_transfer(self) -> bool:
+        return self.country.upper() not in EEA
+
+
+@dataclass(frozen=True)
+class ProcessorLine:
+    """One controller on whose behalf the tenant processes, from its processor agreement in force."""
+
+    agreement_number: str
+    controller: str
+    controller_kvk: str
+    processing: tuple[tuple[str, str], ...]    # (merge field name, value): subject matter, nature, purpose, ...
+    sub_processors: tuple[SubProcessorLine, ...]
+    security: str
+    gaps: tuple[Gap, ...]
+
+    @property
+    def transfers(self) -> tuple[SubProcessorLine, ...]:
+        return tuple(s for s in self.sub_processors if s.is_transfer)
+
+
+@dataclass(frozen=True)
+class ProcessorRegister:
+    tenant_name: str
+    contact: dict
+    lines: tuple[ProcessorLine, ...]
+    head_gaps: tuple[Gap, ...]
+
+    @property
+    def gaps(self) -> list[tuple[str, Gap]]:
+        return [("", gap) for gap in self.head_gaps] + [
+            (line.agreement_number, gap) for line in self.lines for gap in line.gaps
+        ]
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+
+PROCESSING_FIELDS = ("subject_matter", "nature", "purpose", "data_subject_categories", "data_types")
+
+
+def processor_register(tenant) -> ProcessorRegister:
+    """The tenant's processor register: one line per processor agreement in force in which the tenant is the
+    processor, with the controller, the processing and the sub-processors its annex names."""
+    lines = []
+    for agreement in agreements.all_agreements():
+        if agreement.tenant_role != "processor" or agreement.status != IN_FORCE:
+            continue
+        fields = agreement.fields or {}
+        subs = tuple(SubProcessorLine(s.name, s.country or "", s.purpose)
+                     for s in agreements.sub_processors_of(agreement) if agreements.in_annex(s))
+        line = ProcessorLine(agreement.number, agreement.counterparty_name, agreement.counterparty_kvk or "",
+                             tuple((name, str(fields.get(name) or "").strip()) for name in PROCESSING_FIELDS),
+                             subs, str(fields.get("security_measures") or "").strip(), ())
+        lines.append(dataclasses.replace(line, gaps=tuple(processor_line_gaps(line))))
+    contact = dict(tenant.contact or {})
+    return ProcessorRegister(tenant.name, contact, tuple(lines), tuple(processor_head_gaps(tenant.name, contact)))
+
+
+def processor_line_gaps(line: ProcessorLine) -> list[Gap]:
+    gaps = []
+    if not line.controller.strip():
+        gaps.append(Gap(_l("name of the controller"), "art. 30(2)(a)"))
+    values = dict(line.processing)
+    if not (values.get("subject_matter") or values.get("nature")):
+        gaps.append(Gap(_l("categories of processing"), "art. 30(2)(b)"))
+    if any(not s.country for s in line.sub_processors):
+        gaps.append(Gap(_l("country of a sub-processor (transfers)"), "art. 30(2)(c)"))
+    if not line.security:
+        gaps.append(Gap(_l("security measures"), "art. 30(2)(d)"))
     return gaps

@@ -1,4 +1,5 @@
-"""The processing registers of a tenant (art. 30): the controller register, as a page and as CSV and XLSX.
+"""The processing registers of a tenant (art. 30): the controller register (art. 30(1)) and the processor
+register (art. 30(2)), as a page and as CSV and XLSX.
 
 Admins only (the register describes every processing of the organisation); supervisors, agents, clients and
 the board get 404. Each line comes from a processing activity of the tenant's plugins; its retention column is
@@ -62,31 +63,86 @@ def row(line: queries.RegisterLine) -> list[str]:
     ]
 
 
+def processing_labels() -> dict[str, str]:
+    return {
+        "subject_matter": _("Subject matter"), "nature": _("Nature"), "purpose": _("Purpose"),
+        "data_subject_categories": _("Categories of data subjects"), "data_types": _("Types of personal data"),
+    }
+
+
+def sub_processor_text(sub: queries.SubProcessorLine) -> str:
+    return f"{sub.name} ({sub.country or '?'}): {sub.purpose}"
+
+
+def processor_header() -> list[str]:
+    return [
+        _("Agreement"), _("Controller (art. 30(2)(a))"), _("Chamber of Commerce number"),
+        *(f"{label} (art. 30(2)(b))" for label in processing_labels().values()),
+        _("Sub-processors"), _("Transfers (art. 30(2)(c))"), _("Security measures (art. 30(2)(d))"), _("Missing"),
+    ]
+
+
+def processor_row(line: queries.ProcessorLine) -> list[str]:
+    return [
+        line.agreement_number, line.controller, line.controller_kvk, *(value for _name, value in line.processing),
+        "; ".join(sub_processor_text(s) for s in line.sub_processors),
+        "; ".join(sub_processor_text(s) for s in line.transfers) or _("None outside the EEA"),
+        line.security, "; ".join(f"{gap.element} ({gap.article})" for gap in line.gaps),
+    ]
+
+
 @bp.get("/registers")
 @access.requires("view", "register")
 def index():
-    register = queries.controller_register(g.tenant)
-    return render_template("registers/index.html", register=register, basis_label=basis_label,
-                           retention_text=retention_text, transfers_text=transfers_text,
-                           category_label=category_label)
+    return render_template(
+        "registers/index.html", register=queries.controller_register(g.tenant),
+        processor=queries.processor_register(g.tenant), basis_label=basis_label, retention_text=retention_text,
+        transfers_text=transfers_text, category_label=category_label, processing_labels=processing_labels(),
+        sub_processor_text=sub_processor_text,
+    )
+
+
+def _controller_table() -> tuple[list[str], list[list[str]]]:
+    return header(), [row(line) for line in queries.controller_register(g.tenant).lines]
+
+
+def _processor_table() -> tuple[list[str], list[list[str]]]:
+    return processor_header(), [processor_row(line) for line in queries.processor_register(g.tenant).lines]
 
 
 @bp.get("/registers/controller.csv")
 @access.requires("export", "register")
 def controller_csv():
-    register = queries.controller_register(g.tenant)
-    body = exports.to_csv(header(), [row(line) for line in register.lines])
-    return _download(body, "text/csv; charset=utf-8", "csv")
+    return _csv("controller", *_controller_table())
 
 
 @bp.get("/registers/controller.xlsx")
 @access.requires("export", "register")
 def controller_xlsx():
-    register = queries.controller_register(g.tenant)
-    body = exports.to_xlsx(_("Controller register"), header(), [row(line) for line in register.lines])
-    return _download(body, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx")
+    return _xlsx("controller", _("Controller register"), *_controller_table())
 
 
-def _download(body: bytes, mimetype: str, extension: str) -> Response:
-    name = f"controller-register-{g.tenant.slug}.{extension}"
+@bp.get("/registers/processor.csv")
+@access.requires("export", "register")
+def processor_csv():
+    return _csv("processor", *_processor_table())
+
+
+@bp.get("/registers/processor.xlsx")
+@access.requires("export", "register")
+def processor_xlsx():
+    return _xlsx("processor", _("Processor register"), *_processor_table())
+
+
+def _csv(which: str, head: list[str], rows: list[list[str]]) -> Response:
+    return _download(exports.to_csv(head, rows), "text/csv; charset=utf-8", which, "csv")
+
+
+def _xlsx(which: str, title: str, head: list[str], rows: list[list[str]]) -> Response:
+    return _download(exports.to_xlsx(title, head, rows),
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", which, "xlsx")
+
+
+def _download(body: bytes, mimetype: str, which: str, extension: str) -> Response:
+    name = f"{which}-register-{g.tenant.slug}.{extension}"
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
