@@ -101,3 +101,17 @@ def test_only_admins_export_it(leadgen_tenant, make_user, browser_as, role):
     tenant = leadgen_tenant(contact=CONTACT)
     user, password = make_user(tenant=tenant, role=role)
     assert browser_as(user, password).get(f"/{tenant.slug}/registers/processor.xlsx").status_code == 404
+
+
+def test_a_typed_formula_stays_text_in_both_exports(leadgen_tenant, make_user, browser_as):
+    tenant = leadgen_tenant(contact=CONTACT)
+    agreement(tenant, fields={**FIELDS, "subject_matter": "=HYPERLINK(\"http://evil\")"})
+    admin, password = make_user(tenant=tenant)
+    browser = browser_as(admin, password)
+    body = browser.get(f"/{tenant.slug}/registers/processor.csv").get_data().decode("utf-8-sig")
+    header, row = list(csv.reader(io.StringIO(body), delimiter=";"))
+    assert row[3] == "'=HYPERLINK(\"http://evil\")"
+    response = browser.get(f"/{tenant.slug}/registers/processor.xlsx")
+    sheet = load_workbook(io.BytesIO(response.get_data())).active
+    cell = sheet.cell(row=2, column=4)
+    assert cell.value == "=HYPERLINK(\"http://evil\")" and cell.data_type == "s"

@@ -11,13 +11,20 @@ import io
 from openpyxl import Workbook
 
 CSV_BOM = "\ufeff"
+# A cell starting with one of these is a formula to a spreadsheet (CSV injection): a counterparty's name or an
+# agreement field is typed by people, so such a cell gets a leading apostrophe in CSV and stays text in XLSX.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: str) -> str:
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
 
 
 def to_csv(header: list[str], rows: list[list[str]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_csv_safe(str(cell)) for cell in row] for row in rows)
     return (CSV_BOM + out.getvalue()).encode("utf-8")
 
 
@@ -28,6 +35,9 @@ def to_xlsx(title: str, header: list[str], rows: list[list[str]]) -> bytes:
     sheet.append(header)
     for row in rows:
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"   # openpyxl would store it as a formula
     sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)
