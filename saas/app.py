@@ -12,7 +12,7 @@ from saas.config import Settings
 MODULES = (
     "tenants", "accounts", "clients", "subjects", "audit", "files", "keys", "dashboard", "jobs_admin",
     "outbox", "companies", "consents", "assignments", "retention", "erasure", "agreements", "signing", "seals",
-    "demo", "backups", "rights", "exports", "databases", "tokens", "imports", "documents",
+    "demo", "backups", "rights", "exports", "databases", "tokens", "imports", "documents", "registers",
 )
 
 

@@ -2,8 +2,8 @@
 event invitations on legitimate interest, references only with explicit consent (seed 000)."""
 from __future__ import annotations
 
-from plugins.consultancy import rules
-from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
+from plugins.consultancy import activities, rules
+from saas.plugins.definitions import DocumentType, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -45,3 +45,8 @@ def saas_document_types() -> list[DocumentType]:
                      label_en="Non-disclosure agreement (NDA)", anchor="expires_on", content_types=("application/pdf",),
                      description="Kept until the confidentiality ends (the end date given with the document)."),
     ]
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from plugins.employment import rules
-from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
+from plugins.employment import activities, rules
+from saas.plugins.definitions import DocumentType, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -63,3 +63,8 @@ def saas_document_types() -> list[DocumentType]:
         DocumentType(name="employment.talk_notes", version=1, label_nl="Gespreksverslag", label_en="Talk notes",
                      board_only=True, description=board),
     ]
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

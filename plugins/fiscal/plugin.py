@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from plugins.fiscal import rules
-from saas.plugins.definitions import ErasureException, PluginInfo, RetentionPolicy, SubjectCategory
+from plugins.fiscal import activities, rules
+from saas.plugins.definitions import ErasureException, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -65,3 +65,8 @@ def saas_retention_policies() -> list[RetentionPolicy]:
 @hookimpl
 def saas_erasure_exceptions() -> list[ErasureException]:
     return list(rules.EXCEPTIONS)
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

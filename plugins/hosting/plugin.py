@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from plugins.hosting import rules
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from plugins.hosting import activities, rules
+from saas.plugins.definitions import PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -53,3 +53,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

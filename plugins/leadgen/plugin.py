@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from plugins.leadgen import rules
+from plugins.leadgen import activities, rules
 from plugins.leadgen.clauses import saas_agreement_clauses  # noqa: F401
-from saas.plugins.definitions import PluginInfo, RetentionPolicy, SubjectCategory
+from saas.plugins.definitions import PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -62,3 +62,8 @@ def saas_subject_categories() -> list[SubjectCategory]:
 @hookimpl
 def saas_retention_policies() -> list[RetentionPolicy]:
     return list(rules.POLICIES)
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

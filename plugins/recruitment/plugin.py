@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from plugins.recruitment import rules
+from plugins.recruitment import activities, rules
 from plugins.recruitment.clauses import saas_agreement_clauses  # noqa: F401
-from saas.plugins.definitions import DocumentType, PluginInfo, RetentionPolicy, SubjectCategory
+from saas.plugins.definitions import DocumentType, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory
 from saas.plugins.hookspecs import hookimpl
 
 INFO = PluginInfo(
@@ -80,3 +80,8 @@ def saas_document_types() -> list[DocumentType]:
         DocumentType(name="recruitment.vog", version=1, label_nl="Verklaring omtrent het gedrag (VOG)",
                      label_en="Certificate of conduct (VOG)", description=with_person),
     ]
+
+
+@hookimpl
+def saas_processing_activities() -> list[ProcessingActivity]:
+    return list(activities.ACTIVITIES)

@@ -38,7 +38,7 @@ ACTIONS = ("list", "view", "create", "edit", "erase", "export", "import", "verif
 # Personal data kinds first, then what only admins (and some supervisors) manage.
 KINDS = ("person", "call_note", "client_database", "company", "assignment", "client_org", "consent", "agreement",
          "file", "document", "template", "member", "audit", "outbox", "job", "retention", "sweep", "dashboard",
-         "account", "rights_request")
+         "account", "rights_request", "register")
 
 _ALL = frozenset(ROLES)
 _STAFF = frozenset({ADMIN, SUPERVISOR})
@@ -101,6 +101,10 @@ MATRIX: dict[str, dict[str, frozenset[str]]] = {
     # (seed 002 s.2.8 "Functionaris Gegevensbescherming"; seed 004 s.7 answers after checking authenticity).
     # The answer reads every database of the tenant, so no other role handles them.
     "rights_request": {"list": _ADMIN, "view": _ADMIN, "create": _ADMIN, "edit": _ADMIN, "export": _ADMIN},
+    # The art. 30 registers describe every processing of the organisation and answer to the supervisory
+    # authority: the system administrator keeps them (seed 002 s.2.3: "Cliënt ICT Groep onderhoud een
+    # verwerkingsregister"); supervisors see the processing of their assignments, not the whole organisation's.
+    "register": {"view": _ADMIN, "export": _ADMIN},
 }
 
 # Routes anyone may open without a tenant membership: each checks its own secret (a signing, consent or

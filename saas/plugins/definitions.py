@@ -182,6 +182,57 @@ class DocumentType(Definition):
         return found
 
 
+# The six lawful bases of art. 6(1)(a)-(f), in the order they are weighed (seed 002, section 2.4: "Deze zes
+# grondslagen zijn een afpel mechanisme, is de 1e grondslag niet van toepassing dan wordt doorgegaan met de 2e").
+LEGAL_BASES: tuple[str, ...] = (
+    "consent", "contract", "legal_obligation", "vital_interests", "public_task", "legitimate_interests",
+)
+LEGAL_BASIS_ARTICLES: dict[str, str] = dict(zip(LEGAL_BASES, (
+    "art. 6(1)(a)", "art. 6(1)(b)", "art. 6(1)(c)", "art. 6(1)(d)", "art. 6(1)(e)", "art. 6(1)(f)",
+)))
+
+
+@dataclass(frozen=True)
+class ProcessingActivity(Definition):
+    """A processing activity a seed describes, as a line of the art. 30(1) controller register.
+
+    `legal_basis` is one of `LEGAL_BASES`, chosen in their order: `not_applicable` keeps, for every basis
+    before it, why that one does not apply (`(basis, reason)` pairs, in order). `retention_policies` name the
+    `RetentionPolicy` definitions that keep the activity's data: the register shows those policies as the
+    tenant's sweeps apply them, never a typed-in period. `transfers` lists transfers to third countries
+    (art. 30(1)(e)); an empty tuple says there are none, None that nobody said (the register flags it).
+    `source` is the seed sentence (Dutch) the activity is taken from, `seed` where it stands.
+    """
+
+    purpose: str = ""
+    subject_categories: tuple[str, ...] = ()   # SubjectCategory names
+    data_categories: tuple[str, ...] = ()
+    legal_basis: str = ""
+    not_applicable: tuple[tuple[str, str], ...] = ()
+    recipients: tuple[str, ...] = ()
+    transfers: tuple[str, ...] | None = None
+    retention_policies: tuple[str, ...] = ()
+    security: str = ""
+    source: str = ""
+    seed: str = ""
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.legal_basis not in LEGAL_BASES:
+            return [f"legal_basis {self.legal_basis!r} is not one of {', '.join(LEGAL_BASES)}"]
+        earlier = LEGAL_BASES[:LEGAL_BASES.index(self.legal_basis)]
+        given = tuple(basis for basis, _reason in self.not_applicable)
+        if given != earlier:
+            found.append(f"not_applicable must give, in order, why each earlier basis does not apply: {earlier}, not {given}")
+        if any(not reason.strip() for _basis, reason in self.not_applicable):
+            found.append("every basis that does not apply needs a reason")
+        if not self.purpose or not self.subject_categories or not self.data_categories:
+            found.append("an activity needs a purpose, subject categories and data categories")
+        if not self.source:
+            found.append("an activity cites the seed sentence it is taken from (source)")
+        return found
+
+
 # Registration hook -> the one definition type it must return. The registry collects exactly these.
 DEFINITION_HOOKS: dict[str, type[Definition]] = {
     "saas_subject_categories": SubjectCategory,
@@ -189,4 +240,5 @@ DEFINITION_HOOKS: dict[str, type[Definition]] = {
     "saas_erasure_exceptions": ErasureException,
     "saas_agreement_clauses": AgreementClause,
     "saas_document_types": DocumentType,
+    "saas_processing_activities": ProcessingActivity,
 }

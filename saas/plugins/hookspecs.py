@@ -11,7 +11,7 @@ import pluggy
 from marshmallow import Schema
 
 from saas.plugins.definitions import (
-    AgreementClause, DocumentType, ErasureException, PluginInfo, RetentionPolicy, SubjectCategory,
+    AgreementClause, DocumentType, ErasureException, PluginInfo, ProcessingActivity, RetentionPolicy, SubjectCategory,
 )
 
 PROJECT = "saas"
@@ -71,3 +71,10 @@ def saas_document_types() -> list[DocumentType]:
     """Return the kinds of document this sector keeps with a person (CV, NDA, ID copy, staff file, ...): the
     file types each takes, how long each is kept (with the person, or a period from upload or from the
     document's own end date) and whether only the board reads it. Core removes due documents in its sweep."""
+
+
+@hookspec
+def saas_processing_activities() -> list[ProcessingActivity]:
+    """Return the processing activities this sector's seeds describe: purpose, categories of data subjects
+    and of data, the legal basis (with why each earlier basis does not apply), recipients, transfers, and
+    the retention policies that keep the data. They become the lines of the art. 30(1) controller register."""

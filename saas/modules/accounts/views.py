@@ -75,6 +75,7 @@ NAVIGATION = (
     ("companies.index", _l("Companies"), ("list", "company")),
     ("imports.index", _l("Imports"), ("import", "person")),
     ("retention.index", _l("Retention"), ("view", "retention")),
+    ("registers.index", _l("Registers"), ("view", "register")),
     ("clients.index", _l("Client organisations"), ("list", "client_org")),
     ("agreements.index", _l("Agreements"), ("list", "agreement")),
     ("rights.index", _l("Rights requests"), ("list", "rights_request")),
