@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 421796f0249c
+Revision ID: bc1db18815d4
 Revises: 
-Create Date: 2026-12-02 07:04:04.494600
+Create Date: 2026-12-02 07:07:58.918481
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '421796f0249c'
+revision = 'bc1db18815d4'
 down_revision = None
 branch_labels = None
 depends_on = None
