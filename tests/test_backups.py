@@ -81,7 +81,9 @@ def test_a_backup_is_an_encrypted_0600_file_with_a_manifest_and_verifies(fiscal,
     opened = archive.open_(keyring().master, data)
     subjects = opened.payload["tables"]["data_subject"]
     with in_tenant(fiscal):
-        stored = db.session.execute(sa.select(DataSubject.__table__.c.ciphertext).order_by(DataSubject.id)).scalars().all()
+        table = DataSubject.__table__   # a Core select: the tenant is named here, as the backup's query does
+        stored = db.session.execute(sa.select(table.c.ciphertext).where(table.c.tenant_id == fiscal.id)
+                                    .order_by(table.c.id)).scalars().all()
     position = subjects["columns"].index("ciphertext")
     assert [row[position] for row in subjects["rows"]] == stored
 
