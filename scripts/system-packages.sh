@@ -34,7 +34,7 @@ main() {
   command -v chromium >/dev/null || need+=(chromium)
   command -v pdfsig >/dev/null || need+=(poppler-utils)
   # python-magic (documents: file types read from the content) loads libmagic.
-  ls /usr/lib/*/libmagic.so.1 /usr/lib/libmagic.so.1 >/dev/null 2>&1 || need+=(libmagic1)
+  compgen -G '/usr/lib/*/libmagic.so.1' >/dev/null || need+=(libmagic1)
   if [ ${#need[@]} -gt 0 ]; then
     echo "installing system packages: ${need[*]}"
     apt_get update -qq
