@@ -2,6 +2,8 @@
 searches it, edits a record, and downloads the XLSX; the file is opened and compared with the database."""
 from __future__ import annotations
 
+import io
+
 import openpyxl
 import pytest
 import sqlalchemy as sa
@@ -73,7 +75,8 @@ def test_a_client_finds_corrects_and_downloads_its_database(page, live_server, m
     download_info.value.save_as(path)
     page.screenshot(path=SCREENSHOT, full_page=True)
 
-    sheet = openpyxl.load_workbook(path, read_only=True)["Database"]
+    # Read from bytes: a read-only workbook opened on a path keeps the file open until it is closed.
+    sheet = openpyxl.load_workbook(io.BytesIO(path.read_bytes()), read_only=True)["Database"]
     lines = list(sheet.iter_rows(values_only=True))
     header = lines[0]
     rows = {(r[header.index("given_name")], r[header.index("assignment")]): dict(zip(header, r)) for r in lines[1:]}
