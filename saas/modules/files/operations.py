@@ -29,6 +29,9 @@ def save(content: bytes, content_type: str, purpose: str, subject_id: uuid.UUID 
     storage.remove_after_rollback(stored)
     stored.filename = filename
     db.session.add(stored)
+    # Written now: rows that name the file (a document, a download) may be added in the same flush, and the
+    # unit of work does not order inserts by the composite (tenant_id, file_id) foreign keys.
+    db.session.flush()
     audit.record("file.store", "stored_file", stored.id, detail={"size": len(content)})
     return stored
 
