@@ -30,7 +30,7 @@ def save(content: bytes, content_type: str, purpose: str, subject_id: uuid.UUID 
     stored.filename = filename
     db.session.add(stored)
     # Written now: rows that name the file (a document, a download) may be added in the same flush, and the
-    # unit of work does not order inserts by the composite (tenant_id, file_id) foreign keys.
+    # unit of work orders inserts by relationship(), not by foreign keys alone (none links these models).
     db.session.flush()
     audit.record("file.store", "stored_file", stored.id, detail={"size": len(content)})
     return stored
