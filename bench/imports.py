@@ -11,12 +11,9 @@ every other row names a known company by KvK number, the rest a new one by name 
 """
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 from time import perf_counter
 
 TARGET_RATE = 5_000
@@ -24,30 +21,11 @@ CREATED = datetime(2026, 1, 1, tzinfo=timezone.utc)
 HEADER = "Voornaam;Achternaam;E-mail;Telefoon;Bedrijf;KvK;Postcode;Functie"
 
 
-@contextlib.contextmanager
 def bench_app():
-    """A throwaway PostgreSQL cluster, migrated, with the project's own plugins (leadgen's prospects)."""
-    from flask_migrate import upgrade
+    """The sweep bench's throwaway PostgreSQL, with the project's own plugins (leadgen's prospects)."""
+    from bench.sweep import bench_app as throwaway_app
 
-    from saas import create_app
-    from saas.config import Settings
-    from saas.testing import services
-
-    from bench.sweep import _tune
-
-    server = services.start_postgres()
-    try:
-        _tune(server)
-        with tempfile.TemporaryDirectory(prefix="saas-bench-", ignore_cleanup_errors=True) as workdir:
-            urls = services.create_databases(server, "saas_bench")
-            settings = Settings(env="development", instance_path=Path(workdir), testing=True, **urls)
-            settings.fill_defaults()
-            app = create_app(settings)
-            with app.app_context():
-                upgrade()
-                yield app, server
-    finally:
-        server.stop()
+    return throwaway_app(bench_rules=False)
 
 
 def _email(i: int) -> str:

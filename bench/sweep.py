@@ -80,8 +80,9 @@ def _row(i: int) -> tuple[str, date | None, date | None, bool]:
 # --- environment -----------------------------------------------------------------------------------------
 
 @contextlib.contextmanager
-def bench_app():
-    """A throwaway PostgreSQL cluster (saas/testing/services.py), migrated, with the bench rules."""
+def bench_app(bench_rules: bool = True):
+    """A throwaway PostgreSQL cluster (saas/testing/services.py), migrated, with the bench rules (or, with
+    `bench_rules=False`, the project's own plugins)."""
     from flask_migrate import upgrade
 
     from saas import create_app
@@ -99,7 +100,8 @@ def bench_app():
             app = create_app(settings)
             with app.app_context():
                 upgrade()
-                app.extensions["saas.plugins"] = manager.load([_bench_plugin()], installed=False)
+                if bench_rules:
+                    app.extensions["saas.plugins"] = manager.load([_bench_plugin()], installed=False)
                 yield app, server
     finally:
         server.stop()
